@@ -1,0 +1,48 @@
+"""Shared helpers for every Molecule scenario's testinfra tests.
+
+The scenario inventory has a ``targets`` group (the hosts under test) and a
+``client`` container on the same private Docker network that plays the remote
+administrator or attacker: SSH attempts in the tests are real connections
+from that container.
+"""
+
+import os
+import shlex
+
+import pytest
+import testinfra
+
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+SSH_OPTS = (
+    "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+    "-o ConnectTimeout=10 -o LogLevel=ERROR"
+)
+
+
+@pytest.fixture(scope="session")
+def client():
+    """The client container (remote admin / attacker)."""
+    return testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
+
+
+def target_name(host):
+    """Inventory name of a target, also its DNS name on the scenario network."""
+    return host.backend.get_hostname()
+
+
+def ssh_with_key(client, user, target, command="true", key="/root/.ssh/id_ed25519"):
+    """Key-only SSH login from the client; returns the CommandResult."""
+    return client.run(
+        f"ssh {SSH_OPTS} -o BatchMode=yes -o PreferredAuthentications=publickey "
+        f"-o IdentitiesOnly=yes -i {key} {user}@{target} {shlex.quote(command)}"
+    )
+
+
+def ssh_with_password(client, user, target, password, command="true"):
+    """Password-only SSH login from the client (sshpass); returns the CommandResult."""
+    return client.run(
+        f"sshpass -p {shlex.quote(password)} ssh {SSH_OPTS} -o BatchMode=no "
+        "-o PubkeyAuthentication=no "
+        "-o PreferredAuthentications=password,keyboard-interactive "
+        f"-o NumberOfPasswordPrompts=1 {user}@{target} {shlex.quote(command)}"
+    )

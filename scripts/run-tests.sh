@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` and .ci/run call):
+#   lint -> ansible-test sanity -> pytest unit tests -> Molecule scenarios.
+# Every stage runs even when an earlier one failed; the last line is the summary
+# "N passed, N failed" and the exit status is non-zero if anything failed.
+#   STAGES="lint unit"            run only some stages
+#   SCENARIOS="ssh_hardening"     run only some Molecule scenarios
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DEMOAPP_CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}"
+VENV="${DEMOAPP_VENV:-$ROOT/.venv}"
+export PATH="$VENV/bin:$PATH"
+export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" PY_COLORS="${PY_COLORS:-0}"
+STAGES="${STAGES:-lint sanity unit molecule}"
+
+passed=0 failed=0 failures=()
+stage() {  # stage NAME COMMAND...: run, time and record one stage
+  local name="$1" t0 rc; shift
+  t0=$(date +%s)
+  printf '\n=== %s\n' "$name"
+  "$@"; rc=$?
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1)); printf '=== %s: PASSED in %ss\n' "$name" "$(( $(date +%s) - t0 ))"
+  else
+    failed=$((failed + 1)); failures+=("$name (rc=$rc)")
+    printf '=== %s: FAILED (rc=%s) in %ss\n' "$name" "$rc" "$(( $(date +%s) - t0 ))"
+  fi
+}
+
+cleanup() {  # no test container or network survives the run, pass or fail
+  local ids
+  ids="$(docker ps -aq --filter label=owner=molecule 2>/dev/null)"
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  docker network rm demoapp-molecule >/dev/null 2>&1 || true
+}
+
+pytest_strict() {  # pytest, but "no tests ran" (exit 5) is a failure
+  pytest "$@"; local rc=$?
+  [ "$rc" -eq 5 ] && echo "pytest: no tests ran" >&2
+  return "$rc"
+}
+
+sanity() {
+  local dest="$DEMOAPP_CACHE/sanity/ansible_collections/integration/demoapp"
+  "$ROOT/scripts/ansible-test-offline.sh" >/dev/null || return 1
+  rm -rf "$dest" && mkdir -p "$dest"
+  git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
+    | xargs -0 cp --parents -P -t "$dest" || return 1
+  (cd "$dest" && git init -q && git add -A && ansible-test sanity --python 3.11 --color no)
+}
+
+molecule_all() {
+  local s rc=0 list="${SCENARIOS:-$(scripts/scenarios.sh)}"
+  for s in $list; do
+    stage "molecule test -s $s" molecule test -s "$s" || true
+  done
+  return 0
+}
+
+"$ROOT/scripts/testenv.sh" all || { echo "0 passed, 1 failed"; exit 1; }
+trap cleanup EXIT
+
+for st in $STAGES; do
+  case "$st" in
+    lint)
+      stage yamllint yamllint --strict .
+      stage ansible-lint ansible-lint --profile production
+      stage ruff ruff check .
+      ;;
+    sanity) stage "ansible-test sanity" sanity ;;
+    unit) stage "pytest tests/unit" pytest_strict tests/unit ;;
+    molecule) cleanup; molecule_all ;;
+    *) echo "unknown stage $st"; failed=$((failed + 1)) ;;
+  esac
+done
+
+printf '\n=== summary\n'
+for f in "${failures[@]}"; do printf 'FAILED: %s\n' "$f"; done
+printf '%s passed, %s failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]

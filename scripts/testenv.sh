@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Prepare everything the tests and the demo need, idempotently:
+#   venv    - .venv with the pinned requirements.txt
+#   docker  - a Docker engine that answers (installs docker.io and starts dockerd if needed)
+#   images  - systemd base images for Debian 12 and 13, built offline with debootstrap
+#   pg      - PostgreSQL server binaries for the unit tests
+#   all     - everything above (default)
+# Each step says what it does; a missing prerequisite ends the script with one
+# line "testenv: ERROR: ..." and exit status 1, never a traceback.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${DEMOAPP_VENV:-$ROOT/.venv}"
+CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}"
+# Image tags used by molecule/ (see .config/molecule/config.yml).
+IMAGE_REPO="${DEMOAPP_IMAGE_REPO:-demoapp-systemd}"
+CODENAMES=(bookworm trixie)
+# Packages in every base image: a bare server with systemd and Python for Ansible.
+IMAGE_PACKAGES="systemd,systemd-sysv,python3,ca-certificates,dbus"
+
+say() { printf 'testenv: %s\n' "$*" >&2; }
+die() { printf 'testenv: ERROR: %s\n' "$*" >&2; exit 1; }
+need_root() { [ "$(id -u)" -eq 0 ] || die "$1 needs root (run as root or install it yourself)"; }
+apt_updated=0
+apt_install() {
+  need_root "installing $*"
+  if [ "$apt_updated" -eq 0 ]; then
+    say "apt-get update"
+    apt-get update -qq >/dev/null 2>"$CACHE/apt-update.err" \
+      || die "apt-get update failed: $(tail -n1 "$CACHE/apt-update.err")"
+    apt_updated=1
+  fi
+  say "installing Debian packages: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >"$CACHE/apt-install.log" 2>&1 \
+    || die "apt-get install $* failed: $(tail -n1 "$CACHE/apt-install.log")"
+}
+
+step_venv() {
+  local stamp="$VENV/.requirements.sha256" want
+  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    say "venv $VENV is up to date"
+    return
+  fi
+  command -v python3 >/dev/null || die "python3 is missing"
+  say "creating venv $VENV and installing requirements.txt (first time: about 2 minutes)"
+  python3 -m venv "$VENV" 2>"$CACHE/venv.err" || die "python3 -m venv failed: $(tail -n1 "$CACHE/venv.err")"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt" >"$CACHE/pip.log" 2>&1 \
+    || die "pip install -r requirements.txt failed: $(grep -E '^ERROR' "$CACHE/pip.log" | tail -n1)"
+  echo "$want" >"$stamp"
+  say "venv ready"
+}
+
+docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+step_docker() {
+  if docker_answers; then say "Docker engine answers"; return; fi
+  if ! command -v dockerd >/dev/null; then
+    apt_install docker.io
+  fi
+  command -v dockerd >/dev/null || die "dockerd not found after installing docker.io"
+  say "starting dockerd in the background (log: $CACHE/dockerd.log)"
+  nohup dockerd >"$CACHE/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    docker_answers && { say "Docker engine started"; return; }
+    sleep 1
+  done
+  die "dockerd did not answer within 60 s: $(tail -n1 "$CACHE/dockerd.log")"
+}
+
+# The Debian mirror configured on this machine (deb822 .sources or one-line lists).
+debian_mirror() {
+  local uri
+  uri="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+          | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  [ -n "$uri" ] || uri="$(grep -hsE '^deb +[a-z]+://' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+          | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/ or /etc/apt/sources.list"
+  echo "${uri%/}"
+}
+
+# Hash of everything that decides an image's content: rebuild when it changes.
+# Bump IMAGE_RECIPE_VERSION when build_image changes what goes into an image.
+IMAGE_RECIPE_VERSION=1
+image_recipe() { printf '%s\n' "$1" "$IMAGE_PACKAGES" "$IMAGE_RECIPE_VERSION" | sha256sum | cut -c1-16; }
+
+build_image() {
+  local codename="$1" tag="$IMAGE_REPO:$1" recipe mirror rootfs t0
+  recipe="$(image_recipe "$codename")"
+  if [ "$(docker image inspect -f '{{ index .Config.Labels "org.demoapp.recipe" }}' "$tag" 2>/dev/null)" = "$recipe" ]; then
+    say "image $tag is up to date"
+    return
+  fi
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  mirror="$(debian_mirror)"
+  timeout 20 python3 -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)" \
+    "$mirror/dists/$codename/Release" 2>/dev/null \
+    || die "cannot reach the Debian mirror $mirror (dists/$codename/Release); images cannot be built"
+  rootfs="$(mktemp -d "$CACHE/rootfs-$codename.XXXX")"
+  t0=$(date +%s)
+  say "building image $tag with debootstrap from $mirror (about 70 s)"
+  debootstrap --variant=minbase --include="$IMAGE_PACKAGES" "$codename" "$rootfs" "$mirror" \
+    >"$CACHE/debootstrap-$codename.log" 2>&1 \
+    || { rm -rf "$rootfs"; die "debootstrap $codename failed: $(tail -n1 "$CACHE/debootstrap-$codename.log")"; }
+  # Same sources as a real server: release, updates and security.
+  cat >"$rootfs/etc/apt/sources.list" <<EOF
+deb $mirror $codename main
+deb $mirror $codename-updates main
+deb ${mirror%/debian}/debian-security $codename-security main
+EOF
+  rm -f "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/etc/hostname"
+  : >"$rootfs/etc/machine-id"
+  tar -C "$rootfs" -c . | docker import \
+    -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+    -c "LABEL org.demoapp.recipe=$recipe" - "$tag" >/dev/null \
+    || { rm -rf "$rootfs"; die "docker import of $tag failed"; }
+  rm -rf "$rootfs"
+  say "image $tag built in $(( $(date +%s) - t0 )) s"
+}
+
+step_images() {
+  docker_answers || step_docker
+  for c in "${CODENAMES[@]}"; do build_image "$c"; done
+  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie"
+}
+
+step_pg() {
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then say "PostgreSQL server binaries present"; return; fi
+  apt_install postgresql
+}
+
+main() {
+  mkdir -p "$CACHE"
+  local what="${1:-all}"
+  case "$what" in
+    venv) step_venv ;;
+    docker) step_docker ;;
+    images) step_images ;;
+    pg) step_pg ;;
+    all) step_venv; step_pg; step_docker; step_images ;;
+    *) die "unknown step '$what' (venv, docker, images, pg, all)" ;;
+  esac
+}
+main "$@"
