@@ -12,6 +12,12 @@ cd "$ROOT"
 export DEMOAPP_CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}"
 VENV="${DEMOAPP_VENV:-$ROOT/.venv}"
 export PATH="$VENV/bin:$PATH"
+# Ansible's home for this run lives in the cache, and this checkout is linked
+# into its collections path: playbooks run by Molecule use the live code, and
+# Molecule (ansible-compat) sees the link and does not install a copy.
+export ANSIBLE_HOME="$DEMOAPP_CACHE/ansible-home"
+mkdir -p "$ANSIBLE_HOME/collections/ansible_collections/integration"
+ln -sfn "$ROOT" "$ANSIBLE_HOME/collections/ansible_collections/integration/demoapp"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" PY_COLORS="${PY_COLORS:-0}"
 STAGES="${STAGES:-lint sanity unit molecule}"
 
