@@ -46,3 +46,33 @@ def ssh_with_password(client, user, target, password, command="true"):
         "-o PreferredAuthentications=password,keyboard-interactive "
         f"-o NumberOfPasswordPrompts=1 {user}@{target} {shlex.quote(command)}"
     )
+
+
+def target_ip(host):
+    """Address of a target on the scenario network (reachable from the controller)."""
+    return host.check_output("hostname -I").split()[0]
+
+
+def ansible_over_ssh(host, playbook, extra_vars=None):
+    """Run a scenario playbook against ``host`` over real SSH as appadmin (controller key).
+
+    With ``playbook=None`` only pings the host. Returns the CompletedProcess.
+    """
+    import json
+    import subprocess
+
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+    common = [
+        "-i", f"{target_ip(host)},", "-u", "appadmin",
+        "--private-key", os.path.join(ephemeral, "id_ed25519"),
+        "-e", "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+    ]
+    if playbook is None:
+        cmd = ["ansible", "all", "-m", "ansible.builtin.ping", *common]
+    else:
+        cmd = ["ansible-playbook", os.path.join(scenario, playbook), *common]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)

@@ -54,7 +54,12 @@ sanity() {
   rm -rf "$dest" && mkdir -p "$dest"
   git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
     | xargs -0 cp --parents -P -t "$dest" || return 1
-  (cd "$dest" && git init -q && git add -A && ansible-test sanity --python 3.11 --color no)
+  # ansible-test prints pip's chatter: keep it in a log, show it on failure.
+  (cd "$dest" && git init -q && git add -A \
+    && ansible-test sanity --python 3.11 --color no >"$DEMOAPP_CACHE/sanity.log" 2>&1) \
+    || { grep -vE '^(WARNING: Location|Looking in|Collecting|  Downloading|Installing|Successfully)' \
+           "$DEMOAPP_CACHE/sanity.log" | tail -n 60; return 1; }
+  grep -E '^(Running sanity test|WARNING: Required)' "$DEMOAPP_CACHE/sanity.log" | sort | uniq -c | awk '{$1=""; print}' | tail -n 40
 }
 
 molecule_all() {

@@ -4,6 +4,7 @@
 #   docker  - a Docker engine that answers (installs docker.io and starts dockerd if needed)
 #   images  - systemd base images for Debian 12 and 13, built offline with debootstrap
 #   pg      - PostgreSQL server binaries for the unit tests
+#   tools   - shellcheck, make, git
 #   all     - everything above (default)
 # Each step says what it does; a missing prerequisite ends the script with one
 # line "testenv: ERROR: ..." and exit status 1, never a traceback.
@@ -124,6 +125,13 @@ step_images() {
   mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie"
 }
 
+step_tools() {  # host tools the suite calls: shellcheck (ansible-test sanity), make, git
+  local missing=()
+  for t in shellcheck make git; do command -v "$t" >/dev/null || missing+=("$t"); done
+  if [ "${#missing[@]}" -eq 0 ]; then say "host tools present"; return; fi
+  apt_install "${missing[@]}"
+}
+
 step_pg() {
   if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then say "PostgreSQL server binaries present"; return; fi
   apt_install postgresql
@@ -137,8 +145,9 @@ main() {
     docker) step_docker ;;
     images) step_images ;;
     pg) step_pg ;;
-    all) step_venv; step_pg; step_docker; step_images ;;
-    *) die "unknown step '$what' (venv, docker, images, pg, all)" ;;
+    tools) step_tools ;;
+    all) step_tools; step_venv; step_pg; step_docker; step_images ;;
+    *) die "unknown step '$what' (venv, docker, images, pg, tools, all)" ;;
   esac
 }
 main "$@"
