@@ -76,3 +76,15 @@ def ansible_over_ssh(host, playbook, extra_vars=None):
             cmd += ["-e", json.dumps(extra_vars)]
     env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+
+
+# Same value as demoapp_test_db_password in .config/molecule/config.yml ($$ is Molecule's escape).
+DB_PASSWORD = "Molecule-Only S3cret #$!"
+
+
+def psql_as_app(host, sql, host_addr="127.0.0.1", db="demoapp_db", password=DB_PASSWORD):
+    """Run SQL as the application role over TCP with its password; returns the CommandResult."""
+    env = f"PGPASSWORD={shlex.quote(password)} " if password is not None else ""
+    return host.run(
+        f"{env}psql -X -w -h {host_addr} -U demoapp_user -d {db} -v ON_ERROR_STOP=1 -Atc {shlex.quote(sql)}"
+    )

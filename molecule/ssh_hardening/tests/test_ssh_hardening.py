@@ -44,7 +44,7 @@ def test_lockout_is_refused_before_any_change(host):
     before = host.file("/etc/ssh/sshd_config").sha256sum
     proc = ansible_over_ssh(host, "over_ssh.yml", {"ssh_hardening_allow_users": ["someoneelse"]})
     assert proc.returncode != 0
-    assert "would lock out 'appadmin'" in " ".join(proc.stdout.split())
+    assert "would lock out 'appadmin'" in " ".join((proc.stdout + proc.stderr).split())
     assert host.file("/etc/ssh/sshd_config").sha256sum == before
     assert ansible_over_ssh(host, None).returncode == 0, "host not reachable any more"
 

@@ -1,0 +1,418 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: integration.demoapp contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pg_schema
+short_description: Ensure or verify PostgreSQL tables, safely and exactly
+version_added: 1.0.0
+description:
+  - Declares tables (columns with type, nullability, default and primary key; indexes).
+  - O(state=present) creates what is missing (tables, columns, indexes) and reports,
+    without touching it, anything it will not change (wrong type, nullability, default,
+    primary key, unexpected columns).
+  - O(state=verify) changes nothing and fails listing every drift.
+  - It never drops a table or a column. A type or nullability change happens only with
+    O(allow_alter=true), and never drops data.
+  - Types are normalised by PostgreSQL itself, so C(SERIAL) is C(integer) with a sequence
+    default and C(TIMESTAMP) is C(timestamp without time zone): a correct table never shows as drift.
+author:
+  - integration.demoapp maintainers
+options:
+  tables:
+    description: Tables to ensure or verify.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Table name.
+        type: str
+        required: true
+      schema:
+        description: Schema of the table.
+        type: str
+        default: public
+      columns:
+        description: Columns, in creation order. At least one.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          name:
+            description: Column name.
+            type: str
+            required: true
+          type:
+            description: SQL type as you would write it in CREATE TABLE (C(SERIAL), C(TIMESTAMP), C(varchar(20)), ...).
+            type: str
+            required: true
+          nullable:
+            description: Whether NULL is allowed. Primary key columns are never nullable.
+            type: bool
+            default: true
+          default:
+            description: SQL default expression; checked only when given (C(SERIAL) implies a sequence default).
+            type: str
+          primary_key:
+            description: Part of the primary key.
+            type: bool
+            default: false
+      indexes:
+        description: Indexes on the table.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Index name (used when it is created).
+            type: str
+            required: true
+          columns:
+            description: Indexed columns, in order.
+            type: list
+            elements: str
+            required: true
+          unique:
+            description: Unique index.
+            type: bool
+            default: false
+  state:
+    description: C(present) creates what is missing; C(verify) only checks and fails on drift.
+    type: str
+    choices: [present, verify]
+    default: present
+  strict:
+    description: Columns that exist but are not declared count as drift.
+    type: bool
+    default: false
+  allow_alter:
+    description: Let O(state=present) change column types (C(USING column::type)) and nullability.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - integration.demoapp.postgres
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would do; every statement is rolled back.
+  diff_mode:
+    support: full
+    description: Shows the statements that are (or would be) run.
+requirements:
+  - psycopg2
+"""
+
+EXAMPLES = r"""
+- name: Ensure the application's log table
+  integration.demoapp.pg_schema:
+    db: demoapp_db
+    tables:
+      - name: app_logs
+        columns:
+          - {name: id, type: SERIAL, primary_key: true}
+          - {name: run_date, type: TIMESTAMP, nullable: false}
+          - {name: message, type: TEXT, nullable: false}
+        indexes:
+          - {name: app_logs_run_date_idx, columns: [run_date]}
+  become: true
+  become_user: postgres
+
+- name: Verify it (fails listing every drift, changes nothing)
+  integration.demoapp.pg_schema:
+    db: demoapp_db
+    state: verify
+    strict: true
+    tables: "{{ demoapp_tables }}"
+  register: schema
+"""
+
+RETURN = r"""
+drift:
+  description: Every difference between the declaration and the database, before any change.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"table": "public.app_logs", "kind": "wrong_type", "column": "message",
+            "expected": "text", "actual": "character varying(20)"}]
+unresolved:
+  description: Drift this run did not (or would not) fix.
+  returned: always
+  type: list
+  elements: dict
+queries:
+  description: Statements run (or, in check mode, that would have been run).
+  returned: always
+  type: list
+  elements: str
+  sample: ["CREATE TABLE \"public\".\"app_logs\" (...)"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.integration.demoapp.plugins.module_utils.postgres import (
+    connect,
+    connection_argument_spec,
+    psycopg2,
+    quote_ident as q,
+)
+
+SEQUENCE_TYPES = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
+                  "serial8": "bigint", "smallserial": "smallint", "serial2": "smallint"}
+
+
+class SchemaError(Exception):
+    """Bad declaration (unknown type, ...)."""
+
+
+def normalise_type(cur, declared):
+    """format_type() of a declared SQL type, as PostgreSQL itself names it."""
+    base = declared.strip().lower()
+    if base in SEQUENCE_TYPES:
+        return SEQUENCE_TYPES[base]
+    cur.execute("SAVEPOINT pg_schema_probe")
+    try:
+        cur.execute("CREATE TEMP TABLE pg_schema_probe (c %s)" % declared)
+        cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                    "WHERE attrelid = 'pg_schema_probe'::regclass AND attname = 'c'")
+        return cur.fetchone()[0]
+    except psycopg2.Error as exc:
+        raise SchemaError("unknown or invalid type %r: %s" % (declared, str(exc).strip().splitlines()[0]))
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT pg_schema_probe")
+
+
+def actual_table(cur, schema, name):
+    """Columns, primary key and indexes of an existing table, or None."""
+    cur.execute("SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')", (schema, name))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    oid = row[0]
+    cur.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
+                "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+                "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+                "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (oid,))
+    columns = dict((r[0], {"type": r[1], "nullable": r[2], "default": r[3]}) for r in cur.fetchall())
+    cur.execute("SELECT i.indisprimary, i.indisunique, ARRAY(SELECT a.attname FROM unnest(i.indkey) "
+                "WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = k.attnum ORDER BY k.n) FROM pg_index i WHERE i.indrelid = %s", (oid,))
+    primary, indexes = [], []
+    for is_primary, is_unique, cols in cur.fetchall():
+        if is_primary:
+            primary = list(cols)
+        indexes.append({"columns": list(cols), "unique": is_unique})
+    return {"columns": columns, "primary_key": primary, "indexes": indexes}
+
+
+def table_drift(table, want, have, strict):
+    """Drift of one table: list of dicts with kind, table, and details."""
+    fq = "%s.%s" % (table["schema"], table["name"])
+    if have is None:
+        return [{"table": fq, "kind": "missing_table"}]
+    drift = []
+    for col in table["columns"]:
+        name, spec = col["name"], want[col["name"]]
+        actual = have["columns"].get(name)
+        if actual is None:
+            drift.append({"table": fq, "kind": "missing_column", "column": name, "expected": spec["type"]})
+            continue
+        if actual["type"] != spec["type"]:
+            drift.append({"table": fq, "kind": "wrong_type", "column": name,
+                          "expected": spec["type"], "actual": actual["type"]})
+        if actual["nullable"] != spec["nullable"]:
+            drift.append({"table": fq, "kind": "wrong_nullability", "column": name,
+                          "expected": "NULL" if spec["nullable"] else "NOT NULL",
+                          "actual": "NULL" if actual["nullable"] else "NOT NULL"})
+        if spec["sequence"] and not (actual["default"] or "").startswith("nextval("):
+            drift.append({"table": fq, "kind": "wrong_default", "column": name,
+                          "expected": "nextval(<sequence>)", "actual": actual["default"]})
+        elif col.get("default") is not None and spec["default_sql"] != actual["default"]:
+            drift.append({"table": fq, "kind": "wrong_default", "column": name,
+                          "expected": spec["default_sql"], "actual": actual["default"]})
+    want_pk = [c["name"] for c in table["columns"] if c["primary_key"]]
+    if want_pk != have["primary_key"]:
+        drift.append({"table": fq, "kind": "wrong_primary_key" if have["primary_key"] else "missing_primary_key",
+                      "expected": want_pk, "actual": have["primary_key"]})
+    for index in table["indexes"]:
+        if not any(i["columns"] == index["columns"] and (i["unique"] or not index["unique"])
+                   for i in have["indexes"]):
+            drift.append({"table": fq, "kind": "missing_index", "index": index["name"],
+                          "expected": index["columns"]})
+    if strict:
+        for name in have["columns"]:
+            if name not in want:
+                drift.append({"table": fq, "kind": "unexpected_column", "column": name})
+    return drift
+
+
+def column_sql(col):
+    parts = [q(col["name"]), col["type"]]
+    if not col["nullable"] or col["primary_key"]:
+        parts.append("NOT NULL")
+    if col.get("default") is not None:
+        parts.append("DEFAULT " + col["default"])
+    return " ".join(parts)
+
+
+def fix_statements(table, want, drift, allow_alter):
+    """Statements that fix what can be fixed safely; returns (statements, unresolved)."""
+    fq = "%s.%s" % (q(table["schema"]), q(table["name"]))
+    statements, unresolved = [], []
+    for item in drift:
+        kind = item["kind"]
+        if kind == "missing_table":
+            cols = [column_sql(c) for c in table["columns"]]
+            pk = [q(c["name"]) for c in table["columns"] if c["primary_key"]]
+            if pk:
+                cols.append("PRIMARY KEY (%s)" % ", ".join(pk))
+            statements.append("CREATE TABLE %s (%s)" % (fq, ", ".join(cols)))
+            for index in table["indexes"]:
+                statements.append(index_sql(fq, index))
+        elif kind == "missing_column":
+            col = [c for c in table["columns"] if c["name"] == item["column"]][0]
+            statements.append("ALTER TABLE %s ADD COLUMN %s" % (fq, column_sql(col)))
+        elif kind == "missing_index":
+            index = [i for i in table["indexes"] if i["name"] == item["index"]][0]
+            statements.append(index_sql(fq, index))
+        elif kind == "wrong_type" and allow_alter:
+            statements.append("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s" % (
+                fq, q(item["column"]), item["expected"], q(item["column"]), item["expected"]))
+        elif kind == "wrong_nullability" and allow_alter:
+            statements.append("ALTER TABLE %s ALTER COLUMN %s %s NOT NULL" % (
+                fq, q(item["column"]), "SET" if item["expected"] == "NOT NULL" else "DROP"))
+        else:
+            unresolved.append(item)
+    return statements, unresolved
+
+
+def index_sql(fq, index):
+    return "CREATE %sINDEX %s ON %s (%s)" % ("UNIQUE " if index["unique"] else "", q(index["name"]), fq,
+                                             ", ".join(q(c) for c in index["columns"]))
+
+
+def describe(item):
+    text = "%s: %s" % (item["table"], item["kind"].replace("_", " "))
+    for key in ("column", "index"):
+        if key in item:
+            text += " %s" % item[key]
+    if "expected" in item:
+        text += " (expected %s" % (item["expected"],)
+        text += ", found %s)" % (item["actual"],) if "actual" in item else ")"
+    return text
+
+
+def check_sql_fragment(what, text):
+    """Types and defaults are SQL fragments: refuse anything that could end the statement."""
+    if ";" in text or "--" in text or "/*" in text:
+        raise SchemaError("%s %r: ';', '--' and '/*' are not allowed" % (what, text))
+
+
+def normalise_declaration(cur, table):
+    """Validate a table declaration and compute the normalised expectations per column."""
+    for col in table["columns"]:
+        check_sql_fragment("type", col["type"])
+        if col.get("default") is not None:
+            check_sql_fragment("default", col["default"])
+    if not table["columns"]:
+        raise SchemaError("table %s: the column list is empty" % table["name"])
+    names = [c["name"] for c in table["columns"]]
+    if len(set(names)) != len(names):
+        raise SchemaError("table %s: duplicate column names" % table["name"])
+    want = {}
+    for col in table["columns"]:
+        seq = col["type"].strip().lower() in SEQUENCE_TYPES
+        default_sql = None
+        if col.get("default") is not None:
+            cur.execute("SAVEPOINT pg_schema_default")
+            try:
+                cur.execute("CREATE TEMP TABLE pg_schema_default (c %s DEFAULT %s)" % (col["type"], col["default"]))
+                cur.execute("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+                            "WHERE adrelid = 'pg_schema_default'::regclass")
+                default_sql = cur.fetchone()[0]
+            except psycopg2.Error as exc:
+                raise SchemaError("column %s: invalid default %r: %s"
+                                  % (col["name"], col["default"], str(exc).strip().splitlines()[0]))
+            finally:
+                cur.execute("ROLLBACK TO SAVEPOINT pg_schema_default")
+        want[col["name"]] = {"type": normalise_type(cur, col["type"]),
+                             "nullable": col["nullable"] and not col["primary_key"],
+                             "sequence": seq, "default_sql": default_sql}
+    for index in table["indexes"]:
+        missing = [c for c in index["columns"] if c not in names]
+        if missing or not index["columns"]:
+            raise SchemaError("index %s: columns %s are not declared in table %s"
+                              % (index["name"], missing or "[]", table["name"]))
+    return want
+
+
+def main():
+    column = dict(name=dict(type="str", required=True), type=dict(type="str", required=True),
+                  nullable=dict(type="bool", default=True), default=dict(type="str"),
+                  primary_key=dict(type="bool", default=False))
+    index = dict(name=dict(type="str", required=True),
+                 columns=dict(type="list", elements="str", required=True),
+                 unique=dict(type="bool", default=False))
+    table = dict(name=dict(type="str", required=True), schema=dict(type="str", default="public"),
+                 columns=dict(type="list", elements="dict", required=True, options=column),
+                 indexes=dict(type="list", elements="dict", default=[], options=index))
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        tables=dict(type="list", elements="dict", required=True, options=table),
+        state=dict(type="str", default="present", choices=["present", "verify"]),
+        strict=dict(type="bool", default=False),
+        allow_alter=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    if not p["tables"]:
+        module.fail_json(msg="tables: declare at least one table")
+
+    conn = connect(module)
+    all_drift, unresolved, queries = [], [], []
+    try:
+        cur = conn.cursor()
+        for tbl in p["tables"]:
+            want = normalise_declaration(cur, tbl)
+            drift = table_drift(tbl, want, actual_table(cur, tbl["schema"], tbl["name"]), p["strict"])
+            all_drift.extend(drift)
+            if p["state"] == "verify":
+                unresolved.extend(drift)
+                continue
+            statements, left = fix_statements(tbl, want, drift, p["allow_alter"])
+            unresolved.extend(left)
+            for statement in statements:
+                cur.execute(statement)
+                queries.append(statement)
+        if module.check_mode or p["state"] == "verify":
+            conn.rollback()
+        else:
+            conn.commit()
+    except SchemaError as exc:
+        conn.rollback()
+        module.fail_json(msg=str(exc))
+    except psycopg2.Error as exc:
+        conn.rollback()
+        module.fail_json(msg="statement failed, nothing was changed: %s" % str(exc).strip().splitlines()[0],
+                         queries=queries, drift=all_drift)
+    finally:
+        conn.close()
+
+    result = dict(changed=bool(queries), drift=all_drift, unresolved=unresolved, queries=queries)
+    if module._diff:
+        result["diff"] = {"before": "", "after": "".join(s + ";\n" for s in queries)}
+    if p["state"] == "verify" and all_drift:
+        module.fail_json(msg="schema drift: " + "; ".join(describe(d) for d in all_drift), **result)
+    for item in unresolved:
+        module.warn("not changed (needs allow_alter or a manual migration): " + describe(item))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

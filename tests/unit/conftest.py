@@ -1,0 +1,126 @@
+"""Fixtures: a real, throw-away PostgreSQL server, and a runner for the collection's modules.
+
+The server is started with the machine's PostgreSQL binaries (initdb/pg_ctl) in a
+temporary directory, listening on a free loopback port and a private Unix socket.
+Nothing is mocked: the modules and the batch talk to that server.
+"""
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from glob import glob
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SUPERUSER_PASSWORD = "unit-Super#pw"
+
+
+def _pg_bin(name):
+    found = shutil.which(name) or next(iter(sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    if not found:
+        pytest.exit(f"PostgreSQL server binary {name} not found (scripts/testenv.sh pg installs it)", 1)
+    return found
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """Start PostgreSQL; yields connection settings for the superuser 'postgres'."""
+    base = Path(tempfile.mkdtemp(prefix="demoapp-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    run_as = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the postgres account
+        user = "postgres" if _user_exists("postgres") else "nobody"
+        os.chown(base, pwd.getpwnam(user).pw_uid, -1)
+        os.chown(sock, pwd.getpwnam(user).pw_uid, -1)
+        run_as = ["runuser", "-u", user, "--"]
+    pwfile = base / "pw"
+    pwfile.write_text(SUPERUSER_PASSWORD)
+    pwfile.chmod(0o644)
+    port = _free_port()
+    subprocess.run([*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
+                    "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    subprocess.run([*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"),
+                    "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"],
+                   check=True, capture_output=True)
+    info = {"host": "127.0.0.1", "port": port, "socket": str(sock), "user": "postgres",
+            "password": SUPERUSER_PASSWORD, "dbname": "postgres"}
+    try:
+        yield info
+    finally:
+        subprocess.run([*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       check=False, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.fixture
+def db(pg):
+    """A fresh, empty database for one test; yields its name."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    yield name
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    conn.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def superuser_connect(pg, dbname="postgres"):
+    return psycopg2.connect(host=pg["socket"], port=pg["port"], user="postgres", dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def collection_path(tmp_path_factory):
+    """A collections path in which integration.demoapp is this checkout."""
+    path = tmp_path_factory.mktemp("collections")
+    (path / "ansible_collections" / "integration").mkdir(parents=True)
+    (path / "ansible_collections" / "integration" / "demoapp").symlink_to(ROOT)
+    return path
+
+
+@pytest.fixture
+def run_module(collection_path, tmp_path):
+    """Run a module of this collection as Ansible would; returns (rc, result dict)."""
+
+    def run(name, args, check=False, diff=False):
+        payload = dict(args, _ansible_check_mode=check, _ansible_diff=diff,
+                       _ansible_tmpdir=str(tmp_path), _ansible_remote_tmp=str(tmp_path))
+        argsfile = tmp_path / "args.json"
+        argsfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": payload}))
+        env = dict(os.environ, PYTHONPATH=str(collection_path))
+        proc = subprocess.run(
+            [sys.executable, "-m", f"ansible_collections.integration.demoapp.plugins.modules.{name}",
+             str(argsfile)], capture_output=True, text=True, env=env, check=False)
+        try:
+            return proc.returncode, json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"module {name} printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+    return run
