@@ -150,7 +150,7 @@ def log_line(path, text):
 
 
 def acquire_lock(path):
-    handle = open(path, "a")  # noqa: SIM115 - held for the whole run
+    handle = open(path, "a")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -18,8 +18,8 @@ MULTI_VALUED = frozenset(("hostkey", "listenaddress", "port", "acceptenv", "subs
 def parse_sshd_t(text):
     """Turn ``sshd -T`` output into a dict: keyword (lower case) -> str, or list for repeated keywords."""
     config = {}
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, _sep, value = line.partition(" ")

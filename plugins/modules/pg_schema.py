@@ -21,7 +21,7 @@ description:
   - It never drops a table or a column. A type or nullability change happens only with
     O(allow_alter=true), and never drops data.
   - Types are normalised by PostgreSQL itself, so C(SERIAL) is C(integer) with a sequence
-    default and C(TIMESTAMP) is C(timestamp without time zone): a correct table never shows as drift.
+    default and C(TIMESTAMP) is C(timestamp without time zone); a correct table never shows as drift.
 author:
   - integration.demoapp maintainers
 options:
@@ -182,7 +182,8 @@ def normalise_type(cur, declared):
                     "WHERE attrelid = 'pg_schema_probe'::regclass AND attname = 'c'")
         return cur.fetchone()[0]
     except psycopg2.Error as exc:
-        raise SchemaError("unknown or invalid type %r: %s" % (declared, str(exc).strip().splitlines()[0]))
+        raise SchemaError("unknown or invalid type %r: %s"
+                          % (declared, str(exc).strip().splitlines()[0])) from None
     finally:
         cur.execute("ROLLBACK TO SAVEPOINT pg_schema_probe")
 
@@ -276,10 +277,10 @@ def fix_statements(table, want, drift, allow_alter):
             for index in table["indexes"]:
                 statements.append(index_sql(fq, index))
         elif kind == "missing_column":
-            col = [c for c in table["columns"] if c["name"] == item["column"]][0]
+            col = next(c for c in table["columns"] if c["name"] == item["column"])
             statements.append("ALTER TABLE %s ADD COLUMN %s" % (fq, column_sql(col)))
         elif kind == "missing_index":
-            index = [i for i in table["indexes"] if i["name"] == item["index"]][0]
+            index = next(i for i in table["indexes"] if i["name"] == item["index"])
             statements.append(index_sql(fq, index))
         elif kind == "wrong_type" and allow_alter:
             statements.append("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s" % (
@@ -338,7 +339,7 @@ def normalise_declaration(cur, table):
                 default_sql = cur.fetchone()[0]
             except psycopg2.Error as exc:
                 raise SchemaError("column %s: invalid default %r: %s"
-                                  % (col["name"], col["default"], str(exc).strip().splitlines()[0]))
+                                  % (col["name"], col["default"], str(exc).strip().splitlines()[0])) from None
             finally:
                 cur.execute("ROLLBACK TO SAVEPOINT pg_schema_default")
         want[col["name"]] = {"type": normalise_type(cur, col["type"]),

@@ -108,7 +108,7 @@ def test_insert_failure_writes_nothing(pg, appdb, tmp_path):
     conn.autocommit = True
     conn.cursor().execute("REVOKE INSERT ON app_logs FROM app_unit")
     conn.close()
-    proc, log = run(tmp_path, env_for(pg, appdb))
+    proc, _log = run(tmp_path, env_for(pg, appdb))
     assert proc.returncode == 6
     assert "insert into app_logs failed, nothing written" in proc.stderr
     assert rows(pg, appdb) == []

@@ -1,6 +1,5 @@
 """pg_schema against a real PostgreSQL: creation, idempotence, every drift, check mode, bad input."""
 
-import psycopg2
 import pytest
 from conftest import superuser_connect
 
