@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Write each role's README.md variables table from its meta/argument_specs.yml.
 
     scripts/role_docs.py          rewrite the READMEs
@@ -36,8 +36,8 @@ def render(role_dir):
         f"# integration.demoapp.{role_dir.name}\n\n{spec['short_description']}\n\n"
         f"```yaml\n- hosts: all\n  become: true\n  roles:\n    - integration.demoapp.{role_dir.name}\n```\n\n"
         f"## Variables\n\n{BEGIN}\n{END}\n")
-    head, _, rest = current.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    head, _begin, rest = current.partition(BEGIN)
+    _old, _end, tail = rest.partition(END)
     return readme, f"{head}{BEGIN}\n{table(spec)}\n{END}{tail}"
 
 

@@ -8,7 +8,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 export DEMOAPP_CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}"
 VENV="${DEMOAPP_VENV:-$ROOT/.venv}"
 export PATH="$VENV/bin:$PATH"
@@ -36,9 +36,7 @@ stage() {  # stage NAME COMMAND...: run, time and record one stage
 }
 
 cleanup() {  # no test container or network survives the run, pass or fail
-  local ids
-  ids="$(docker ps -aq --filter label=owner=molecule 2>/dev/null)"
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  docker ps -aq --filter label=owner=molecule 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
   docker network rm demoapp-molecule >/dev/null 2>&1 || true
 }
 
@@ -71,7 +69,8 @@ molecule_all() {
 }
 
 "$ROOT/scripts/testenv.sh" all || { echo "0 passed, 1 failed"; exit 1; }
-trap cleanup EXIT
+# Only a run that starts Molecule containers removes them (a lint run leaves others alone).
+case " $STAGES " in *" molecule "*) trap cleanup EXIT ;; esac
 
 for st in $STAGES; do
   case "$st" in

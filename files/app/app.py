@@ -1,5 +1,6 @@
-#!/usr/bin/env python3
 """demoapp batch: record one execution trace row in PostgreSQL.
+
+The batch role deploys it with a shebang for the target's Python 3.
 
 Reads DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (and optional DB_SSLMODE,
 DB_SSLROOTCERT) from the environment and/or an env file, inserts one row into

@@ -23,7 +23,7 @@ description:
   - Types are normalised by PostgreSQL itself, so C(SERIAL) is C(integer) with a sequence
     default and C(TIMESTAMP) is C(timestamp without time zone); a correct table never shows as drift.
 author:
-  - integration.demoapp maintainers
+  - integration.demoapp maintainers (@integration)
 options:
   tables:
     description: Tables to ensure or verify.

@@ -21,7 +21,7 @@ description:
     so a drop-in shipped by a cloud image cannot silently re-enable passwords.
   - Never changes anything on the host.
 author:
-  - integration.demoapp maintainers
+  - integration.demoapp maintainers (@integration)
 options:
   config:
     description: Main configuration file to evaluate.
