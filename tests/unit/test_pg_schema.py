@@ -131,8 +131,8 @@ def test_bad_declarations_fail_clearly(pg, db, run_module, table, message):
 
 
 def test_bad_connection_fails_clearly_without_the_password(pg, db, run_module):
-    rc, result = run_module("pg_schema", args(pg, db, login_unix_socket="", login_host="127.0.0.1",
-                                          login_password="Wrong-Secret-42"))
+    bad = args(pg, db, login_unix_socket="", login_host="127.0.0.1", login_password="Wrong-Secret-42")
+    rc, result = run_module("pg_schema", bad)
     assert rc == 1
     assert result["msg"].startswith(f"cannot connect to database {db} on 127.0.0.1")
     assert "Wrong-Secret-42" not in result["msg"]

@@ -1,0 +1,56 @@
+"""Full stack on a bare host: access, brute-force protection, the batch on its schedule, the schema."""
+
+import json
+import shlex
+import time
+
+from conftest import DB_PASSWORD, psql_as_app, ssh_with_key, ssh_with_password, target_name
+
+testinfra_hosts = ["ansible://targets"]
+
+
+def test_admin_key_login_and_sudo(host, client):
+    result = ssh_with_key(client, "appadmin", target_name(host), "sudo -n true && echo ok")
+    assert result.rc == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_password_and_root_logins_are_refused(host, client):
+    assert "Permission denied" in ssh_with_password(client, "appadmin", target_name(host), "x").stderr
+    assert "Permission denied" in ssh_with_key(client, "root", target_name(host)).stderr
+
+
+def test_cron_command_writes_a_row(host):
+    line = next(entry for entry in host.check_output("crontab -l -u demoapp").splitlines()
+                if entry.startswith("0 1 * * * "))
+    count = "SELECT count(*) FROM app_logs"
+    before = int(psql_as_app(host, count).stdout)
+    assert host.run(f"cd / && runuser -u demoapp -- /bin/sh -c {shlex.quote(line.split(None, 5)[5])}").rc == 0
+    assert int(psql_as_app(host, count).stdout) == before + 1
+
+
+def test_schema_verify_finds_no_drift(host):
+    args = {"db": "demoapp_db", "login_host": "127.0.0.1", "login_user": "demoapp_user",
+            "login_password": DB_PASSWORD, "state": "verify", "strict": True,
+            "tables": [{"name": "app_logs", "columns": [
+                {"name": "id", "type": "SERIAL", "primary_key": True},
+                {"name": "run_date", "type": "TIMESTAMP", "nullable": False},
+                {"name": "message", "type": "TEXT", "nullable": False}]}]}
+    result = host.ansible("integration.demoapp.pg_schema", json.dumps(args), check=False)
+    assert result["drift"] == [], result.get("msg")
+
+
+# Last: it bans the client.
+def test_brute_force_is_banned(host, client):
+    attacker = client.check_output("hostname -I").split()[0]
+    try:
+        for attempt in range(7):
+            client.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                       f"-o ConnectTimeout=5 intruder{attempt}@{target_name(host)} true")
+        for _second in range(30):
+            if attacker in host.check_output("fail2ban-client status sshd"):
+                break
+            time.sleep(1)
+        assert attacker in host.check_output("fail2ban-client status sshd")
+        assert client.run(f"nc -z -w 3 {target_name(host)} 22").rc != 0
+    finally:
+        host.run(f"fail2ban-client set sshd unbanip {attacker}")
