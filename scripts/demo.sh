@@ -18,14 +18,14 @@ if [ "${1:-}" = clean ]; then
 fi
 
 scripts/testenv.sh all
-mkdir -p "$DEMOAPP_CACHE/demo" "$DEMOAPP_CACHE/apt/bookworm"
+mkdir -p "$DEMOAPP_CACHE/demo" "$DEMOAPP_CACHE/apt/demo"
 [ -f "$DEMOAPP_CACHE/demo/id_ed25519" ] || ssh-keygen -q -t ed25519 -N "" -C demo-admin -f "$DEMOAPP_CACHE/demo/id_ed25519"
 if ! docker container inspect "$NAME" >/dev/null 2>&1; then
   docker network inspect "$NET" >/dev/null 2>&1 || docker network create "$NET" >/dev/null
   echo "demo: starting container $NAME (Debian 12, systemd)"
   docker run -d --name "$NAME" --hostname "$NAME" --network "$NET" \
     --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --cgroupns host \
-    -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v "$DEMOAPP_CACHE/apt/bookworm:/var/cache/apt/archives" \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v "$DEMOAPP_CACHE/apt/demo:/var/cache/apt/archives" \
     --tmpfs /run --tmpfs /run/lock demoapp-systemd:bookworm /lib/systemd/systemd >/dev/null
 fi
 

@@ -69,9 +69,11 @@ step_docker() {
   die "dockerd did not answer within 60 s: $(tail -n1 "$CACHE/dockerd.log")"
 }
 
-# The Debian mirror configured on this machine (deb822 .sources or one-line lists).
+# The Debian mirror configured on this machine (deb822 .sources or one-line lists),
+# unless DEMOAPP_DEBIAN_MIRROR names one.
 debian_mirror() {
-  local uri
+  local uri="${DEMOAPP_DEBIAN_MIRROR:-}"
+  [ -n "$uri" ] && { echo "${uri%/}"; return; }
   uri="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
           | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
   [ -n "$uri" ] || uri="$(grep -hsE '^deb +[a-z]+://' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
@@ -122,7 +124,7 @@ EOF
 step_images() {
   docker_answers || step_docker
   for c in "${CODENAMES[@]}"; do build_image "$c"; done
-  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie"
+  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
 step_tools() {  # host tools the suite calls: shellcheck (ansible-test sanity), make, git
