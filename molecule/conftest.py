@@ -88,3 +88,26 @@ def psql_as_app(host, sql, host_addr="127.0.0.1", db="demoapp_db", password=DB_P
     return host.run(
         f"{env}psql -X -w -h {host_addr} -U demoapp_user -d {db} -v ON_ERROR_STOP=1 -Atc {shlex.quote(sql)}"
     )
+
+
+def brute_force_until_banned(host, client, attempts=7, wait=30):
+    """Failed SSH logins from the client until fail2ban bans it; returns the client's address.
+
+    The caller unbans it (``fail2ban-client set sshd unbanip``) when done.
+    """
+    import time
+
+    attacker = client.check_output("hostname -I").split()[0]
+    for attempt in range(attempts):
+        # timeout: a ban that lands mid-handshake leaves ssh waiting for packets that are dropped
+        client.run(f"timeout 15 ssh {SSH_OPTS} -o BatchMode=yes intruder{attempt}@{target_name(host)} true")
+    for _second in range(wait):
+        if attacker in banned_addresses(host):
+            break
+        time.sleep(1)
+    return attacker
+
+
+def banned_addresses(host):
+    """Addresses the sshd jail currently bans."""
+    return host.check_output("fail2ban-client status sshd").split("Banned IP list:")[1].split()

@@ -2,9 +2,16 @@
 
 import json
 import shlex
-import time
 
-from conftest import DB_PASSWORD, psql_as_app, ssh_with_key, ssh_with_password, target_name
+from conftest import (
+    DB_PASSWORD,
+    banned_addresses,
+    brute_force_until_banned,
+    psql_as_app,
+    ssh_with_key,
+    ssh_with_password,
+    target_name,
+)
 
 testinfra_hosts = ["ansible://targets"]
 
@@ -41,16 +48,9 @@ def test_schema_verify_finds_no_drift(host):
 
 # Last: it bans the client.
 def test_brute_force_is_banned(host, client):
-    attacker = client.check_output("hostname -I").split()[0]
+    attacker = brute_force_until_banned(host, client)
     try:
-        for attempt in range(7):
-            client.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                       f"-o ConnectTimeout=5 intruder{attempt}@{target_name(host)} true")
-        for _second in range(30):
-            if attacker in host.check_output("fail2ban-client status sshd"):
-                break
-            time.sleep(1)
-        assert attacker in host.check_output("fail2ban-client status sshd")
+        assert attacker in banned_addresses(host)
         assert client.run(f"nc -z -w 3 {target_name(host)} 22").rc != 0
     finally:
         host.run(f"fail2ban-client set sshd unbanip {attacker}")

@@ -3,16 +3,10 @@
 import os
 import socket
 import subprocess
-import time
 
-from conftest import target_ip, target_name
+from conftest import banned_addresses, brute_force_until_banned, target_ip, target_name
 
 testinfra_hosts = ["ansible://targets"]
-
-
-def banned(host):
-    out = host.check_output("fail2ban-client status sshd")
-    return out.split("Banned IP list:")[1].split()
 
 
 def test_sshd_jail_runs_with_the_spec_values(host):
@@ -23,23 +17,16 @@ def test_sshd_jail_runs_with_the_spec_values(host):
 
 
 def test_brute_force_is_banned_and_others_are_not(host, client):
-    attacker = client.check_output("hostname -I").split()[0]
+    attacker = brute_force_until_banned(host, client)
     target = target_name(host)
     try:
-        for attempt in range(7):
-            client.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                       f"-o ConnectTimeout=5 nosuchuser{attempt}@{target} true")
-        for _second in range(30):
-            if attacker in banned(host):
-                break
-            time.sleep(1)
-        assert attacker in banned(host)
+        assert attacker in banned_addresses(host)
         assert attacker in host.check_output("nft list ruleset")
         assert client.run(f"nc -z -w 3 {target} 22").rc != 0
         # The controller's address (another source) is not banned and still connects.
         with socket.create_connection((target_ip(host), 22), timeout=5) as conn:
             assert conn.recv(64).startswith(b"SSH-2.0-")
-        assert len(banned(host)) == 1
+        assert banned_addresses(host) == [attacker]
     finally:
         host.run(f"fail2ban-client set sshd unbanip {attacker}")
 
