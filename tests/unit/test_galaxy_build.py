@@ -28,15 +28,17 @@ PLAYBOOK = """
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("galaxy")
+    path = work / "collections"
+    # A clean Ansible home: nothing of this checkout is visible except what gets installed.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_HOME=str(work / "home"))
     build = subprocess.run([BIN / "ansible-galaxy", "collection", "build", str(ROOT), "--output-path", str(work)],
-                           capture_output=True, text=True, check=False)
+                           capture_output=True, text=True, check=False, env=env)
     assert build.returncode == 0, build.stderr
     tarball = next(work.glob("integration-demoapp-*.tar.gz"))
-    path = work / "collections"
     install = subprocess.run([BIN / "ansible-galaxy", "collection", "install", str(tarball), "-p", str(path),
-                              "--no-deps"], capture_output=True, text=True, check=False)
+                              "--no-deps", "--force"], capture_output=True, text=True, check=False, env=env)
     assert install.returncode == 0, install.stderr
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(path), ANSIBLE_HOME=str(work / "home"))
     return path / "ansible_collections" / "integration" / "demoapp", env, work
 
 
@@ -45,7 +47,7 @@ def test_tarball_holds_the_collection_and_not_the_test_harness(installed):
     for wanted in ("roles/ssh_hardening/tasks/main.yml", "plugins/modules/pg_schema.py",
                    "plugins/module_utils/postgres.py", "files/app/app.py", "playbooks/site.yml", "MANIFEST.json"):
         assert (root / wanted).is_file(), wanted
-    for unwanted in ("molecule", "scripts", ".ci", "collections", "tests/unit"):
+    for unwanted in ("molecule", "scripts", ".ci", "collections", "tests/unit", ".ruff_cache", ".cache"):
         assert not (root / unwanted).exists(), unwanted
 
 
