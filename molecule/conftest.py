@@ -82,9 +82,12 @@ def ansible_over_ssh(host, playbook, extra_vars=None):
 DB_PASSWORD = "Molecule-Only S3cret #$!"
 
 
-def psql_as_app(host, sql, host_addr="127.0.0.1", db="demoapp_db", password=DB_PASSWORD):
-    """Run SQL as the application role over TCP with its password; returns the CommandResult."""
-    env = f"PGPASSWORD={shlex.quote(password)} " if password is not None else ""
+def psql_as_app(host, sql, host_addr="127.0.0.1", db="demoapp_db", password=DB_PASSWORD, libpq_env=""):
+    """Run SQL as the application role over TCP with its password; returns the CommandResult.
+
+    ``libpq_env``: more libpq settings, e.g. "PGSSLMODE=verify-full PGSSLROOTCERT=/tmp/ca.pem".
+    """
+    env = libpq_env + (f" PGPASSWORD={shlex.quote(password)} " if password is not None else " ")
     return host.run(
         f"{env}psql -X -w -h {host_addr} -U demoapp_user -d {db} -v ON_ERROR_STOP=1 -Atc {shlex.quote(sql)}"
     )

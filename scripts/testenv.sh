@@ -17,7 +17,9 @@ CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}"
 IMAGE_REPO="${DEMOAPP_IMAGE_REPO:-demoapp-systemd}"
 CODENAMES=(bookworm trixie)
 # Packages in every base image: a bare server with systemd and Python for Ansible.
-IMAGE_PACKAGES="systemd,systemd-sysv,python3,ca-certificates,dbus"
+# What any real Debian server has (iproute2 is Priority: important; Ansible reads
+# the network facts with it), which the minbase variant leaves out.
+IMAGE_PACKAGES="systemd,systemd-sysv,python3,ca-certificates,dbus,iproute2"
 
 say() { printf 'testenv: %s\n' "$*" >&2; }
 die() { printf 'testenv: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -124,7 +126,7 @@ EOF
 step_images() {
   docker_answers || step_docker
   for c in "${CODENAMES[@]}"; do build_image "$c"; done
-  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/client" "$CACHE/apt/demo"
+  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-batch2" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
 step_tools() {  # host tools the suite calls: shellcheck (ansible-test sanity), make, git

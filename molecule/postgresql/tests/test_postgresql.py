@@ -65,3 +65,69 @@ def test_verify_mode_reports_a_retyped_column(host):
                 "expected": "text", "actual": "character varying(50)"} in result["drift"]
     finally:
         assert host.run(alter.format("text")).rc == 0
+
+
+def _self_signed(name):
+    """(certificate PEM, key PEM, SHA-256 fingerprint) of a new self-signed certificate for ``name``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode(),
+            cert.fingerprint(hashes.SHA256()).hex(":").upper())
+
+
+def _apply_given_cert(host, **extra_vars):
+    import os
+    import subprocess
+
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+         "--limit", target_name(host), "-e", json.dumps(extra_vars),
+         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "given_cert.yml")],
+        capture_output=True, text=True, check=False, env=os.environ)
+
+
+def _served_fingerprint(host):
+    return host.check_output("openssl s_client -starttls postgres -connect 127.0.0.1:5432 </dev/null 2>/dev/null "
+                             "| openssl x509 -noout -fingerprint -sha256").split("=", 1)[1]
+
+
+def test_a_key_that_does_not_match_the_certificate_fails_before_any_change(host):
+    cert, _key, _fingerprint = _self_signed("localhost")
+    _other_cert, other_key, _other = _self_signed("localhost")
+    before = host.check_output("sha256sum /etc/postgresql/*/main/server.crt /etc/postgresql/*/main/server.key")
+    proc = _apply_given_cert(host, postgresql_ssl_cert=cert, postgresql_ssl_key=other_key)
+    assert proc.returncode != 0
+    assert "postgresql_ssl_key is not the key of postgresql_ssl_cert" in proc.stdout + proc.stderr
+    assert other_key.splitlines()[1] not in proc.stdout + proc.stderr  # the key is never shown
+    assert host.check_output("sha256sum /etc/postgresql/*/main/server.crt /etc/postgresql/*/main/server.key") == before
+
+
+# Last: it replaces the generated certificate.
+def test_the_given_certificate_is_served_and_verifies(host):
+    generated = _served_fingerprint(host)
+    cert, key, fingerprint = _self_signed("localhost")
+    proc = _apply_given_cert(host, postgresql_ssl_cert=cert, postgresql_ssl_key=key, postgresql_ssl_ca_cert=cert)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert key.splitlines()[1] not in proc.stdout + proc.stderr
+    assert _served_fingerprint(host) == fingerprint != generated
+    host.run(f"cat > /tmp/ca.pem <<'EOF'\n{cert}EOF")
+    verified = psql_as_app(host, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", host_addr="localhost",
+                           libpq_env="PGSSLMODE=verify-full PGSSLROOTCERT=/tmp/ca.pem")
+    assert verified.stdout.strip() == "t", verified.stderr
