@@ -9,7 +9,7 @@ cd "$ROOT"
 export DEMOAPP_CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}" ANSIBLE_FORCE_COLOR=0
 export PATH="${DEMOAPP_VENV:-$ROOT/.venv}/bin:$PATH"
 NET=demoapp-bench WORK="$DEMOAPP_CACHE/bench"
-PACKAGES="sudo openssh-server fail2ban python3-systemd nftables whois postgresql postgresql-contrib python3-psycopg2 acl cron logrotate"
+PACKAGES="sudo openssh-server fail2ban python3-systemd nftables whois postgresql postgresql-contrib python3-psycopg2 python3-cryptography acl cron logrotate"
 
 scripts/testenv.sh all
 mkdir -p "$WORK"

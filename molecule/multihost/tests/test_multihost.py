@@ -1,6 +1,8 @@
 """Database on its own host: each batch host writes over verified TLS with scram; nothing else gets in."""
 
+import os
 import shlex
+import subprocess
 
 import pytest
 import testinfra
@@ -12,7 +14,7 @@ APP_DIR = "/opt/app/demoapp"
 
 @pytest.fixture(scope="module")
 def db():
-    return testinfra.get_host("ansible://db", ansible_inventory=INVENTORY)
+    return testinfra.get_host("ansible://database", ansible_inventory=INVENTORY)
 
 
 def connect(host, dsn, sql="SELECT 1"):
@@ -85,3 +87,16 @@ def test_a_host_outside_the_batch_group_is_refused_even_with_tls_and_the_passwor
 def test_the_server_listens_on_loopback_and_its_private_address_only(db):
     listen = db.check_output("runuser -u postgres -- psql -X -At -c 'SHOW listen_addresses'")
     assert listen.split(",") == ["localhost", target_ip(db)]
+
+
+def test_a_database_host_that_published_nothing_fails_before_any_change():
+    host = testinfra.get_host("ansible://batch1", ansible_inventory=INVENTORY)
+    before = host.file(f"{APP_DIR}/.env").sha256sum
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "batch_alone.yml")],
+        capture_output=True, text=True, check=False, env=os.environ)
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "batch_db_inventory_host 'database': integration.demoapp.postgresql has not run on it" in output, output
+    assert host.file(f"{APP_DIR}/.env").sha256sum == before
