@@ -78,6 +78,16 @@ def ansible_over_ssh(host, playbook, extra_vars=None):
     return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
 
 
+def run_scenario_playbook(playbook, *args):
+    """Run a playbook of the scenario directory against the scenario inventory; returns the CompletedProcess."""
+    import subprocess
+
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(INVENTORY), *args,
+         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook)],
+        capture_output=True, text=True, check=False, env=os.environ)
+
+
 # Same value as demoapp_test_db_password in .config/molecule/config.yml ($$ is Molecule's escape).
 DB_PASSWORD = "Molecule-Only S3cret #$!"
 

@@ -1,10 +1,8 @@
 """fail2ban: brute force from the client container gets it banned, in the jail and in nftables."""
 
-import os
 import socket
-import subprocess
 
-from conftest import banned_addresses, brute_force_until_banned, target_ip, target_name
+from conftest import banned_addresses, brute_force_until_banned, run_scenario_playbook, target_ip, target_name
 
 testinfra_hosts = ["ansible://targets"]
 
@@ -33,11 +31,7 @@ def test_brute_force_is_banned_and_others_are_not(host, client):
 
 def test_bad_jail_value_fails_argument_validation_before_any_change(host):
     before = host.file("/etc/fail2ban/jail.local").sha256sum
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
-         "--limit", target_name(host),
-         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "bad_value.yml")],
-        capture_output=True, text=True, check=False, env=os.environ)
+    proc = run_scenario_playbook("bad_value.yml", "--limit", target_name(host))
     output = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0
     assert "maxretry" in output and "Validating arguments against arg spec" in output

@@ -1,12 +1,10 @@
 """Database on its own host: each batch host writes over verified TLS with scram; nothing else gets in."""
 
-import os
 import shlex
-import subprocess
 
 import pytest
 import testinfra
-from conftest import DB_PASSWORD, INVENTORY, target_ip
+from conftest import DB_PASSWORD, INVENTORY, run_scenario_playbook, target_ip
 
 testinfra_hosts = ["ansible://batch"]
 APP_DIR = "/opt/app/demoapp"
@@ -92,10 +90,7 @@ def test_the_server_listens_on_loopback_and_its_private_address_only(db):
 def test_a_database_host_that_published_nothing_fails_before_any_change():
     host = testinfra.get_host("ansible://batch1", ansible_inventory=INVENTORY)
     before = host.file(f"{APP_DIR}/.env").sha256sum
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
-         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "batch_alone.yml")],
-        capture_output=True, text=True, check=False, env=os.environ)
+    proc = run_scenario_playbook("batch_alone.yml")
     output = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0
     assert "batch_db_inventory_host 'database': integration.demoapp.postgresql has not run on it" in output, output

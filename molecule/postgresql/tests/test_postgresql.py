@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import DB_PASSWORD, psql_as_app, target_name
+from conftest import DB_PASSWORD, psql_as_app, run_scenario_playbook, target_name
 
 testinfra_hosts = ["ansible://targets"]
 
@@ -93,14 +93,7 @@ def _self_signed(name):
 
 
 def _apply_given_cert(host, **extra_vars):
-    import os
-    import subprocess
-
-    return subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
-         "--limit", target_name(host), "-e", json.dumps(extra_vars),
-         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "given_cert.yml")],
-        capture_output=True, text=True, check=False, env=os.environ)
+    return run_scenario_playbook("given_cert.yml", "--limit", target_name(host), "-e", json.dumps(extra_vars))
 
 
 def _served_fingerprint(host):
