@@ -53,19 +53,26 @@ def target_ip(host):
     return host.check_output("hostname -I").split()[0]
 
 
-def ansible_over_ssh(host, playbook, extra_vars=None):
-    """Run a scenario playbook against ``host`` over real SSH as appadmin (controller key).
+def controller_key():
+    """Private key the controller (key A of the anti-lockout tests) logs in as appadmin with."""
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "id_ed25519")
 
-    With ``playbook=None`` only pings the host. Returns the CompletedProcess.
+
+def ansible_over_ssh(host, playbook, extra_vars=None, key=None):
+    """Run a scenario playbook against ``host`` over real SSH as appadmin (controller key, or ``key``).
+
+    With ``playbook=None`` only pings the host. Each call has its own SSH control sockets,
+    so a run never reuses a connection another run authenticated with another key.
+    Returns the CompletedProcess.
     """
     import json
     import subprocess
+    import tempfile
 
-    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
     scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
     common = [
         "-i", f"{target_ip(host)},", "-u", "appadmin",
-        "--private-key", os.path.join(ephemeral, "id_ed25519"),
+        "--private-key", key or controller_key(),
         "-e", "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
     ]
     if playbook is None:
@@ -74,8 +81,14 @@ def ansible_over_ssh(host, playbook, extra_vars=None):
         cmd = ["ansible-playbook", os.path.join(scenario, playbook), *common]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    with tempfile.TemporaryDirectory(prefix="cp-", dir="/tmp") as control_dir:
+        env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        for socket_path in os.listdir(control_dir):  # close the masters this run left behind
+            subprocess.run(["ssh", "-o", f"ControlPath={os.path.join(control_dir, socket_path)}", "-O", "exit", "x"],
+                           capture_output=True, check=False)
+    return proc
 
 
 def run_scenario_playbook(playbook, *args):

@@ -54,7 +54,7 @@ def test_change_over_ssh_is_kept_after_fresh_connection(host, sessions):
     proc = ansible_over_ssh(host, "over_ssh.yml", {"ssh_hardening_max_sessions": sessions})
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert f"maxsessions {sessions}" in host.check_output("sshd -T")
-    assert host.run("systemctl is-active demoapp-sshd-rollback.timer").stdout.strip() != "active"
+    assert host.run("systemctl is-active demoapp-access-rollback.timer").stdout.strip() != "active"
 
 
 # Last on purpose: ssh-audit's many half-open connections make OpenSSH >= 9.8
