@@ -101,6 +101,20 @@ def run_scenario_playbook(playbook, *args):
         capture_output=True, text=True, check=False, env=os.environ)
 
 
+def cron_line(host, user="demoapp"):
+    """The batch's line in the account's crontab (the one entry that is not a comment or MAILTO)."""
+    lines = [line for line in host.check_output(f"crontab -l -u {user}").splitlines()
+             if line.strip() and not line.startswith(("#", "MAILTO"))]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def run_cron_command(host, user="demoapp"):
+    """Run the command of the batch's crontab line exactly as cron would (as the account, from /)."""
+    command = cron_line(host, user).split(None, 5)[5]
+    return host.run(f"cd / && runuser -u {user} -- /bin/sh -c {shlex.quote(command)}")
+
+
 # Same value as demoapp_test_db_password in .config/molecule/config.yml ($$ is Molecule's escape).
 DB_PASSWORD = "Molecule-Only S3cret #$!"
 

@@ -19,13 +19,13 @@ cleanup
 docker network create "$NET" >/dev/null
 
 start() {  # start NAME: a bare Debian 12 systemd container (no shared apt cache: honest downloads)
-  docker run -d --name "$1" --hostname "$1" --network "$NET" --cap-add SYS_ADMIN --cap-add NET_ADMIN \
-    --security-opt seccomp=unconfined --cgroupns host -v /sys/fs/cgroup:/sys/fs/cgroup:ro \
-    --tmpfs /run --tmpfs /run/lock demoapp-systemd:bookworm /lib/systemd/systemd >/dev/null
+  local opts; mapfile -t opts < <(python scripts/systemd_container.py)  # the Molecule platforms' settings
+  docker run -d --name "$1" --hostname "$1" --network "$NET" "${opts[@]}" \
+    demoapp-systemd:bookworm "$(python scripts/systemd_container.py --command)" >/dev/null
 }
 inventory() {  # inventory HOST...: every host in db and batch
   { echo "all:"; echo "  vars: {ansible_connection: community.docker.docker, ansible_become_method: su,"
-    echo "         postgresql_app_password: bench-only-password, batch_db_password: bench-only-password}"
+    echo "         application_db_password: bench-only-password}"
     echo "  children:"; for g in db batch; do echo "    $g:"; echo "      hosts:"; for h in "$@"; do echo "        $h:"; done; done
   } >"$WORK/hosts.yml"
 }

@@ -23,10 +23,10 @@ mkdir -p "$DEMOAPP_CACHE/demo" "$DEMOAPP_CACHE/apt/demo"
 if ! docker container inspect "$NAME" >/dev/null 2>&1; then
   docker network inspect "$NET" >/dev/null 2>&1 || docker network create "$NET" >/dev/null
   echo "demo: starting container $NAME (Debian 12, systemd)"
-  docker run -d --name "$NAME" --hostname "$NAME" --network "$NET" \
-    --cap-add SYS_ADMIN --cap-add NET_ADMIN --security-opt seccomp=unconfined --cgroupns host \
-    -v /sys/fs/cgroup:/sys/fs/cgroup:ro -v "$DEMOAPP_CACHE/apt/demo:/var/cache/apt/archives" \
-    --tmpfs /run --tmpfs /run/lock demoapp-systemd:bookworm /lib/systemd/systemd >/dev/null
+  mapfile -t opts < <(python scripts/systemd_container.py)  # the Molecule platforms' settings
+  docker run -d --name "$NAME" --hostname "$NAME" --network "$NET" "${opts[@]}" \
+    -v "$DEMOAPP_CACHE/apt/demo:/var/cache/apt/archives" \
+    demoapp-systemd:bookworm "$(python scripts/systemd_container.py --command)" >/dev/null
 fi
 
 echo "demo: ansible-playbook -i inventories/demo site.yml"

@@ -3,8 +3,12 @@
 The batch role deploys it with a shebang for the target's Python 3.
 
 Reads DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD (and optional DB_SSLMODE,
-DB_SSLROOTCERT) from the environment and/or an env file, inserts one row into
-app_logs in a single transaction, and logs one line per run.
+DB_SSLROOTCERT, DB_TABLE) from the environment and/or an env file, inserts one row into
+the table DB_TABLE (default app_logs) in a single transaction, and logs one line per run.
+
+With --check it proves the settings and writes nothing (no row, no log line, no lock):
+it connects, authenticates, and checks that the table exists and that the role may
+insert into it, with the same exit codes; one line on standard output when they hold.
 
 Exit codes:
   0  the row was written
@@ -12,7 +16,7 @@ Exit codes:
   3  configuration: missing setting, unreadable or malformed env file
   4  database unreachable (connection refused, timeout, unknown host)
   5  authentication refused
-  6  the insert failed (nothing was written)
+  6  the insert failed, or (--check) the table is missing or not insertable (nothing was written)
   7  another run holds the lock (runs never overlap)
 The password is never printed or logged.
 """
@@ -26,6 +30,7 @@ import sys
 
 EXIT_OK, EXIT_CONFIG, EXIT_UNREACHABLE, EXIT_AUTH, EXIT_WRITE, EXIT_LOCKED = 0, 3, 4, 5, 6, 7
 REQUIRED = ("DB_HOST", "DB_NAME", "DB_USER", "DB_PASSWORD")
+DEFAULT_TABLE = "app_logs"
 DEFAULT_LOG = "/logs/app/demoapp.log"
 
 
@@ -98,6 +103,9 @@ def load_settings(env_file):
         settings["DB_PORT"] = int(settings.get("DB_PORT") or 5432)
     except ValueError:
         raise BatchError(EXIT_CONFIG, f"DB_PORT is not a number: {settings['DB_PORT']!r}") from None
+    if not 1 <= settings["DB_PORT"] <= 65535:
+        raise BatchError(EXIT_CONFIG, f"DB_PORT must be between 1 and 65535, got {settings['DB_PORT']}")
+    settings["DB_TABLE"] = settings.get("DB_TABLE") or DEFAULT_TABLE
     return settings
 
 
@@ -107,8 +115,8 @@ def _clean(message, settings):
     return text.replace(password, "********") if password else text
 
 
-def record_run(settings, message, timeout):
-    """Insert one row in one transaction; returns its id."""
+def connect(settings, timeout):
+    """Connect and authenticate; returns (psycopg2 module, connection)."""
     try:
         import psycopg2  # noqa: PLC0415 - a missing driver is a configuration error, reported cleanly
     except ImportError:
@@ -121,21 +129,50 @@ def record_run(settings, message, timeout):
     if settings.get("DB_SSLROOTCERT"):
         params["sslrootcert"] = settings["DB_SSLROOTCERT"]
     try:
-        conn = psycopg2.connect(**params)
+        return psycopg2, psycopg2.connect(**params)
     except psycopg2.OperationalError as exc:
         text = _clean(exc, settings)
         where = f"{settings['DB_USER']}@{settings['DB_HOST']}:{settings['DB_PORT']}/{settings['DB_NAME']}"
         if "authentication failed" in text or "no pg_hba.conf entry" in text or "password" in text.lower():
             raise BatchError(EXIT_AUTH, f"authentication refused for {where}: {text}") from None
         raise BatchError(EXIT_UNREACHABLE, f"database unreachable at {where}: {text}") from None
+
+
+def record_run(settings, message, timeout):
+    """Insert one row in one transaction; returns its id."""
+    psycopg2, conn = connect(settings, timeout)
+    from psycopg2 import sql  # noqa: PLC0415 - imported with the driver
+
+    table = settings["DB_TABLE"]
     try:
         with conn, conn.cursor() as cur:  # commits on success, rolls back on error
             cur.execute("SET statement_timeout = %s", (timeout * 1000,))
-            cur.execute("INSERT INTO app_logs (run_date, message) VALUES (%s, %s) RETURNING id",
-                        (datetime.datetime.now(), message))
+            cur.execute(sql.SQL("INSERT INTO {} (run_date, message) VALUES (%s, %s) RETURNING id")
+                        .format(sql.Identifier(table)), (datetime.datetime.now(), message))
             return cur.fetchone()[0]
     except psycopg2.Error as exc:
-        raise BatchError(EXIT_WRITE, f"insert into app_logs failed, nothing written: {_clean(exc, settings)}") from None
+        raise BatchError(EXIT_WRITE, f"insert into {table} failed, nothing written: {_clean(exc, settings)}") from None
+    finally:
+        conn.close()
+
+
+def check_settings(settings, timeout):
+    """Prove the settings without writing: connection, authentication, table, INSERT privilege."""
+    psycopg2, conn = connect(settings, timeout)
+    table = settings["DB_TABLE"]
+    try:
+        conn.set_session(readonly=True)
+        with conn.cursor() as cur:
+            cur.execute("SET statement_timeout = %s", (timeout * 1000,))
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
+            if not cur.fetchone()[0]:
+                raise BatchError(EXIT_WRITE, f"table {table} does not exist in {settings['DB_NAME']}")
+            cur.execute("SELECT has_table_privilege(%s, 'INSERT')", (table,))
+            if not cur.fetchone()[0]:
+                raise BatchError(EXIT_WRITE, f"{settings['DB_USER']} may not insert into {table}")
+        conn.rollback()
+    except psycopg2.Error as exc:
+        raise BatchError(EXIT_WRITE, f"checking {table} failed: {_clean(exc, settings)}") from None
     finally:
         conn.close()
 
@@ -161,7 +198,7 @@ def acquire_lock(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description="Record one execution trace row in PostgreSQL (table app_logs).",
+        description="Record one execution trace row in PostgreSQL (table DB_TABLE, default app_logs).",
         epilog="Exit codes: 0 ok, 2 usage, 3 configuration, 4 database unreachable, "
                "5 authentication refused, 6 insert failed, 7 already running.")
     parser.add_argument("--env-file", help="file of KEY=VALUE settings (overrides the environment)")
@@ -171,9 +208,21 @@ def main(argv=None):
     parser.add_argument("--message", default=f"batch run on {socket.gethostname()}",
                         help="text of the trace row")
     parser.add_argument("--timeout", type=int, default=10, help="connection and statement timeout, seconds")
+    parser.add_argument("--check", action="store_true",
+                        help="prove the settings (connection, authentication, table, INSERT privilege); write nothing")
     args = parser.parse_args(argv)
 
     settings = None
+    if args.check:
+        try:
+            settings = load_settings(args.env_file)
+            check_settings(settings, args.timeout)
+        except BatchError as exc:
+            sys.stderr.write(f"demoapp: ERROR exit={exc.code} {_clean(exc, settings)}\n")
+            return exc.code
+        print(f"OK settings proven: {settings['DB_USER']}@{settings['DB_HOST']}:{settings['DB_PORT']}/"
+              f"{settings['DB_NAME']} may insert into {settings['DB_TABLE']}")
+        return EXIT_OK
     try:
         lock = acquire_lock(args.lock_file or args.log_file + ".lock")
         try:
@@ -191,7 +240,7 @@ def main(argv=None):
         sys.stderr.write(f"demoapp: {message}\n")
         log_line(args.log_file, message)
         return EXIT_CONFIG
-    log_line(args.log_file, f"OK row id={row_id} written to {settings['DB_NAME']}.app_logs")
+    log_line(args.log_file, f"OK row id={row_id} written to {settings['DB_NAME']}.{settings['DB_TABLE']}")
     return EXIT_OK
 
 

@@ -12,19 +12,20 @@ class ModuleDocFragment(object):
 
     DOCUMENTATION = r"""
 options:
-  db:
+  login_db:
     description: Database to connect to.
     type: str
     required: true
-    aliases: [login_db]
+    aliases: [db]
   login_host:
     description: Host to connect to; empty uses the Unix socket.
     type: str
     default: ''
-  login_port:
+  port:
     description: Port to connect to.
     type: int
     default: 5432
+    aliases: [login_port]
   login_user:
     description: Role to connect as.
     type: str
@@ -49,4 +50,8 @@ options:
   ca_cert:
     description: CA certificate to verify the server with (sslrootcert).
     type: path
+    aliases: [ssl_rootcert]
+notes:
+  - The connection options have the names community.postgresql's modules use; C(db) and C(login_port) are
+    accepted as aliases.
 """

@@ -13,27 +13,32 @@ from ansible.module_utils.basic import missing_required_lib
 
 try:
     import psycopg2
+    from psycopg2 import sql
     HAS_PSYCOPG2 = True
     PSYCOPG2_IMPORT_ERROR = None
 except ImportError:
-    psycopg2 = None
+    psycopg2 = sql = None
     HAS_PSYCOPG2 = False
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 
 
 def connection_argument_spec():
-    """Options every module of this collection uses to reach PostgreSQL."""
+    """Options every module of this collection uses to reach PostgreSQL.
+
+    Same names as community.postgresql (login_db, login_host, login_user, login_password,
+    port, login_unix_socket, ssl_mode, ca_cert), with this collection's former names as aliases.
+    """
     return dict(
         login_host=dict(type="str", default=""),
-        login_port=dict(type="int", default=5432),
+        port=dict(type="int", default=5432, aliases=["login_port"]),
         login_user=dict(type="str", default="postgres"),
         login_password=dict(type="str", default="", no_log=True),
         login_unix_socket=dict(type="str", default=""),
-        db=dict(type="str", required=True, aliases=["login_db"]),
+        login_db=dict(type="str", required=True, aliases=["db"]),
         connect_timeout=dict(type="int", default=10),
         ssl_mode=dict(type="str", default="prefer",
                       choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
-        ca_cert=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ssl_rootcert"]),
     )
 
 
@@ -42,7 +47,7 @@ def connect(module):
     if not HAS_PSYCOPG2:
         module.fail_json(msg=missing_required_lib("psycopg2"), exception=PSYCOPG2_IMPORT_ERROR)
     p = module.params
-    kwargs = dict(dbname=p["db"], user=p["login_user"], port=p["login_port"],
+    kwargs = dict(dbname=p["login_db"], user=p["login_user"], port=p["port"],
                   connect_timeout=p["connect_timeout"], sslmode=p["ssl_mode"],
                   application_name="ansible-integration.demoapp")
     host = p["login_unix_socket"] or p["login_host"]
@@ -60,9 +65,23 @@ def connect(module):
         if p["login_password"]:
             detail = detail.replace(p["login_password"], "********")
         module.fail_json(msg="cannot connect to database %s on %s:%s as %s: %s"
-                         % (p["db"], where, p["login_port"], p["login_user"], detail))
+                         % (p["login_db"], where, p["port"], p["login_user"], detail))
 
 
-def quote_ident(name):
-    """Quote an SQL identifier (schema.table parts are quoted separately by callers)."""
-    return '"%s"' % name.replace('"', '""')
+def identifier(*names):
+    """A quoted SQL identifier (psycopg2.sql), e.g. identifier("public", "app_logs")."""
+    return sql.Identifier(*names)
+
+
+def probe(cur, statement, query, name):
+    """Run statement then query inside a savepoint that is always rolled back; returns the first value.
+
+    How PostgreSQL itself reads a declaration (a type, a default) without keeping anything.
+    """
+    cur.execute("SAVEPOINT %s" % name)
+    try:
+        cur.execute(statement)
+        cur.execute(query)
+        return cur.fetchone()[0]
+    finally:
+        cur.execute("ROLLBACK TO SAVEPOINT %s" % name)

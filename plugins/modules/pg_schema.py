@@ -96,6 +96,12 @@ options:
     description: Let O(state=present) change column types (C(USING column::type)) and nullability.
     type: bool
     default: false
+  fail_on_drift:
+    description:
+      - With O(state=present), fail after the safe fixes are committed if drift remains that this run did not fix,
+        listing it. Ensures and verifies in one pass.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - integration.demoapp.postgres
 attributes:
@@ -110,9 +116,10 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Ensure the application's log table
+- name: Ensure the application's log table, and fail on drift it cannot fix
   integration.demoapp.pg_schema:
-    db: demoapp_db
+    login_db: demoapp_db
+    fail_on_drift: true
     tables:
       - name: app_logs
         columns:
@@ -126,7 +133,7 @@ EXAMPLES = r"""
 
 - name: Verify it (fails listing every drift, changes nothing)
   integration.demoapp.pg_schema:
-    db: demoapp_db
+    login_db: demoapp_db
     state: verify
     strict: true
     tables: "{{ demoapp_tables }}"
@@ -158,8 +165,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.integration.demoapp.plugins.module_utils.postgres import (
     connect,
     connection_argument_spec,
+    identifier,
+    probe,
     psycopg2,
-    quote_ident as q,
+    sql,
 )
 
 SEQUENCE_TYPES = {"serial": "integer", "serial4": "integer", "bigserial": "bigint",
@@ -175,17 +184,13 @@ def normalise_type(cur, declared):
     base = declared.strip().lower()
     if base in SEQUENCE_TYPES:
         return SEQUENCE_TYPES[base]
-    cur.execute("SAVEPOINT pg_schema_probe")
     try:
-        cur.execute("CREATE TEMP TABLE pg_schema_probe (c %s)" % declared)
-        cur.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                    "WHERE attrelid = 'pg_schema_probe'::regclass AND attname = 'c'")
-        return cur.fetchone()[0]
+        return probe(cur, "CREATE TEMP TABLE pg_schema_probe (c %s)" % declared,
+                     "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                     "WHERE attrelid = 'pg_schema_probe'::regclass AND attname = 'c'", "pg_schema_probe")
     except psycopg2.Error as exc:
         raise SchemaError("unknown or invalid type %r: %s"
                           % (declared, str(exc).strip().splitlines()[0])) from None
-    finally:
-        cur.execute("ROLLBACK TO SAVEPOINT pg_schema_probe")
 
 
 def actual_table(cur, schema, name):
@@ -254,48 +259,49 @@ def table_drift(table, want, have, strict):
 
 
 def column_sql(col):
-    parts = [q(col["name"]), col["type"]]
+    """Column definition; the type and default are SQL fragments checked by check_sql_fragment."""
+    parts = [identifier(col["name"]), sql.SQL(col["type"])]
     if not col["nullable"] or col["primary_key"]:
-        parts.append("NOT NULL")
+        parts.append(sql.SQL("NOT NULL"))
     if col.get("default") is not None:
-        parts.append("DEFAULT " + col["default"])
-    return " ".join(parts)
+        parts.append(sql.SQL("DEFAULT " + col["default"]))
+    return sql.SQL(" ").join(parts)
 
 
-def fix_statements(table, want, drift, allow_alter):
-    """Statements that fix what can be fixed safely; returns (statements, unresolved)."""
-    fq = "%s.%s" % (q(table["schema"]), q(table["name"]))
+def fix_statements(table, drift, allow_alter):
+    """Statements (psycopg2.sql) that fix what can be fixed safely; returns (statements, unresolved)."""
+    fq = identifier(table["schema"], table["name"])
     statements, unresolved = [], []
     for item in drift:
         kind = item["kind"]
         if kind == "missing_table":
             cols = [column_sql(c) for c in table["columns"]]
-            pk = [q(c["name"]) for c in table["columns"] if c["primary_key"]]
+            pk = [identifier(c["name"]) for c in table["columns"] if c["primary_key"]]
             if pk:
-                cols.append("PRIMARY KEY (%s)" % ", ".join(pk))
-            statements.append("CREATE TABLE %s (%s)" % (fq, ", ".join(cols)))
-            for index in table["indexes"]:
-                statements.append(index_sql(fq, index))
+                cols.append(sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(pk)))
+            statements.append(sql.SQL("CREATE TABLE {} ({})").format(fq, sql.SQL(", ").join(cols)))
+            statements.extend(index_sql(fq, index) for index in table["indexes"])
         elif kind == "missing_column":
             col = next(c for c in table["columns"] if c["name"] == item["column"])
-            statements.append("ALTER TABLE %s ADD COLUMN %s" % (fq, column_sql(col)))
+            statements.append(sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(fq, column_sql(col)))
         elif kind == "missing_index":
-            index = next(i for i in table["indexes"] if i["name"] == item["index"])
-            statements.append(index_sql(fq, index))
+            statements.append(index_sql(fq, next(i for i in table["indexes"] if i["name"] == item["index"])))
         elif kind == "wrong_type" and allow_alter:
-            statements.append("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::%s" % (
-                fq, q(item["column"]), item["expected"], q(item["column"]), item["expected"]))
+            column = identifier(item["column"])
+            statements.append(sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
+                fq, column, sql.SQL(item["expected"]), column, sql.SQL(item["expected"])))
         elif kind == "wrong_nullability" and allow_alter:
-            statements.append("ALTER TABLE %s ALTER COLUMN %s %s NOT NULL" % (
-                fq, q(item["column"]), "SET" if item["expected"] == "NOT NULL" else "DROP"))
+            statements.append(sql.SQL("ALTER TABLE {} ALTER COLUMN {} {} NOT NULL").format(
+                fq, identifier(item["column"]), sql.SQL("SET" if item["expected"] == "NOT NULL" else "DROP")))
         else:
             unresolved.append(item)
     return statements, unresolved
 
 
 def index_sql(fq, index):
-    return "CREATE %sINDEX %s ON %s (%s)" % ("UNIQUE " if index["unique"] else "", q(index["name"]), fq,
-                                             ", ".join(q(c) for c in index["columns"]))
+    return sql.SQL("CREATE {}INDEX {} ON {} ({})").format(
+        sql.SQL("UNIQUE " if index["unique"] else ""), identifier(index["name"]), fq,
+        sql.SQL(", ").join(identifier(c) for c in index["columns"]))
 
 
 def describe(item):
@@ -331,17 +337,14 @@ def normalise_declaration(cur, table):
         seq = col["type"].strip().lower() in SEQUENCE_TYPES
         default_sql = None
         if col.get("default") is not None:
-            cur.execute("SAVEPOINT pg_schema_default")
             try:
-                cur.execute("CREATE TEMP TABLE pg_schema_default (c %s DEFAULT %s)" % (col["type"], col["default"]))
-                cur.execute("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
-                            "WHERE adrelid = 'pg_schema_default'::regclass")
-                default_sql = cur.fetchone()[0]
+                default_sql = probe(cur, "CREATE TEMP TABLE pg_schema_probe (c %s DEFAULT %s)"
+                                    % (col["type"], col["default"]),
+                                    "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
+                                    "WHERE adrelid = 'pg_schema_probe'::regclass", "pg_schema_probe")
             except psycopg2.Error as exc:
                 raise SchemaError("column %s: invalid default %r: %s"
                                   % (col["name"], col["default"], str(exc).strip().splitlines()[0])) from None
-            finally:
-                cur.execute("ROLLBACK TO SAVEPOINT pg_schema_default")
         want[col["name"]] = {"type": normalise_type(cur, col["type"]),
                              "nullable": col["nullable"] and not col["primary_key"],
                              "sequence": seq, "default_sql": default_sql}
@@ -369,6 +372,7 @@ def main():
         state=dict(type="str", default="present", choices=["present", "verify"]),
         strict=dict(type="bool", default=False),
         allow_alter=dict(type="bool", default=False),
+        fail_on_drift=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -386,11 +390,11 @@ def main():
             if p["state"] == "verify":
                 unresolved.extend(drift)
                 continue
-            statements, left = fix_statements(tbl, want, drift, p["allow_alter"])
+            statements, left = fix_statements(tbl, drift, p["allow_alter"])
             unresolved.extend(left)
             for statement in statements:
                 cur.execute(statement)
-                queries.append(statement)
+                queries.append(statement.as_string(cur))
         if module.check_mode or p["state"] == "verify":
             conn.rollback()
         else:
@@ -410,6 +414,9 @@ def main():
         result["diff"] = {"before": "", "after": "".join(s + ";\n" for s in queries)}
     if p["state"] == "verify" and all_drift:
         module.fail_json(msg="schema drift: " + "; ".join(describe(d) for d in all_drift), **result)
+    if p["fail_on_drift"] and unresolved:
+        module.fail_json(msg="schema drift left (needs allow_alter or a manual migration): "
+                         + "; ".join(describe(d) for d in unresolved), **result)
     for item in unresolved:
         module.warn("not changed (needs allow_alter or a manual migration): " + describe(item))
     module.exit_json(**result)

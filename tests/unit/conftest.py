@@ -19,9 +19,13 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SUPERUSER_PASSWORD = "unit-Super#pw"
+# The application's tables, as the collection declares them once (roles/application).
+APP_TABLES = yaml.safe_load((ROOT / "roles" / "application" / "defaults" / "main.yml").read_text())[
+    "application_tables"]
 
 
 def _pg_bin(name):

@@ -7,21 +7,24 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, superuser_connect
+from conftest import APP_TABLES, ROOT, superuser_connect
 
 APP = ROOT / "files" / "app" / "app.py"
 APP_PASSWORD = "p@ss w#rd $HOME 'q' \"dq\""
 
 
 @pytest.fixture
-def appdb(pg, db):
+def appdb(pg, db, run_module):
+    # The table exactly as the collection declares and creates it (pg_schema, roles/application).
+    rc, result = run_module("pg_schema", {"login_db": db, "login_unix_socket": pg["socket"], "port": pg["port"],
+                                          "tables": APP_TABLES})
+    assert rc == 0, result
     conn = superuser_connect(pg, db)
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_unit') "
                 "THEN CREATE ROLE app_unit LOGIN; END IF; END$$")
     cur.execute("ALTER ROLE app_unit PASSWORD %s", (APP_PASSWORD,))
-    cur.execute("CREATE TABLE app_logs (id SERIAL PRIMARY KEY, run_date TIMESTAMP NOT NULL, message TEXT NOT NULL)")
     cur.execute("GRANT SELECT, INSERT ON app_logs TO app_unit")
     cur.execute("GRANT USAGE ON SEQUENCE app_logs_id_seq TO app_unit")
     conn.close()
@@ -114,13 +117,18 @@ def test_insert_failure_writes_nothing(pg, appdb, tmp_path):
     assert rows(pg, appdb) == []
 
 
-def test_runs_never_overlap(pg, appdb, tmp_path):
+def run_while_locked(tmp_path, env, *args):
+    """Run the batch while another process holds its lock file."""
     lock = (tmp_path / "app.log.lock").open("a")
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     try:
-        proc, _log = run(tmp_path, env_for(pg, appdb))
+        return run(tmp_path, env, *args)
     finally:
         lock.close()
+
+
+def test_runs_never_overlap(pg, appdb, tmp_path):
+    proc, _log = run_while_locked(tmp_path, env_for(pg, appdb))
     assert proc.returncode == 7
     assert "another run holds" in proc.stderr
     assert rows(pg, appdb) == []
@@ -136,3 +144,61 @@ def test_app_is_standard_library_plus_psycopg2():
     imports = {line.split()[1].split(".")[0] for line in Path(APP).read_text().splitlines()
                if line.strip().startswith(("import ", "from "))}
     assert imports <= {"argparse", "datetime", "fcntl", "os", "socket", "sys", "psycopg2"}
+
+
+CHECK_CASES = [
+    ({"DB_PASSWORD": None}, 3, "missing setting(s): DB_PASSWORD"),
+    ({"DB_PORT": "abc"}, 3, "DB_PORT is not a number"),
+    ({"DB_PORT": "0"}, 3, "DB_PORT must be between 1 and 65535"),
+    ({"DB_PORT": "1"}, 4, "database unreachable at app_unit@127.0.0.1:1/"),
+    ({"DB_PASSWORD": "wrong-secret-123"}, 5, "authentication refused for app_unit@127.0.0.1"),
+    ({"DB_TABLE": "no_such_table"}, 6, "table no_such_table does not exist"),
+]
+
+
+def test_check_mode_proves_good_settings_and_writes_nothing(pg, appdb, tmp_path):
+    proc, log = run(tmp_path, env_for(pg, appdb), "--check")
+    assert proc.returncode == 0, proc.stderr
+    assert "OK settings proven: app_unit@127.0.0.1" in proc.stdout
+    assert "may insert into app_logs" in proc.stdout
+    assert rows(pg, appdb) == []
+    assert log == ""  # no log line, and no lock file either
+    assert not (tmp_path / "app.log.lock").exists()
+
+
+@pytest.mark.parametrize(("overrides", "code", "text"), CHECK_CASES)
+def test_check_mode_fails_with_the_same_codes_and_writes_nothing(pg, appdb, tmp_path, overrides, code, text):
+    proc, log = run(tmp_path, env_for(pg, appdb, **overrides), "--check")
+    assert proc.returncode == code, proc.stderr
+    assert text in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert rows(pg, appdb) == []
+    assert log == ""
+    for secret in (APP_PASSWORD, "wrong-secret-123"):
+        assert secret not in proc.stderr + proc.stdout
+
+
+def test_check_mode_refuses_a_table_the_role_may_not_insert_into(pg, appdb, tmp_path):
+    conn = superuser_connect(pg, appdb)
+    conn.autocommit = True
+    conn.cursor().execute("REVOKE INSERT ON app_logs FROM app_unit")
+    conn.close()
+    proc, _log = run(tmp_path, env_for(pg, appdb), "--check")
+    assert proc.returncode == 6
+    assert "app_unit may not insert into app_logs" in proc.stderr
+    assert rows(pg, appdb) == []
+
+
+def test_check_mode_does_not_wait_for_a_running_batch(pg, appdb, tmp_path):
+    proc, _log = run_while_locked(tmp_path, env_for(pg, appdb), "--check")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_table_comes_from_the_settings(pg, appdb, tmp_path):
+    conn = superuser_connect(pg, appdb)
+    conn.autocommit = True
+    conn.cursor().execute("ALTER TABLE app_logs RENAME TO acme_logs")
+    conn.close()
+    proc, log = run(tmp_path, env_for(pg, appdb, DB_TABLE="acme_logs"), "--message", "renamed")
+    assert proc.returncode == 0, proc.stderr
+    assert "written to" in log and ".acme_logs" in log

@@ -1,21 +1,14 @@
 """pg_schema against a real PostgreSQL: creation, idempotence, every drift, check mode, bad input."""
 
 import pytest
-from conftest import superuser_connect
+from conftest import APP_TABLES, superuser_connect
 
-APP_LOGS = {
-    "name": "app_logs",
-    "columns": [
-        {"name": "id", "type": "SERIAL", "primary_key": True},
-        {"name": "run_date", "type": "TIMESTAMP", "nullable": False},
-        {"name": "message", "type": "TEXT", "nullable": False},
-    ],
-    "indexes": [{"name": "app_logs_run_date_idx", "columns": ["run_date"]}],
-}
+# The collection's own declaration, plus an index so that index drift is covered too.
+APP_LOGS = dict(APP_TABLES[0], indexes=[{"name": "app_logs_run_date_idx", "columns": ["run_date"]}])
 
 
 def args(pg, db, **extra):
-    return dict({"db": db, "login_unix_socket": pg["socket"], "login_port": pg["port"],
+    return dict({"login_db": db, "login_unix_socket": pg["socket"], "port": pg["port"],
                  "tables": [APP_LOGS]}, **extra)
 
 
@@ -136,3 +129,26 @@ def test_bad_connection_fails_clearly_without_the_password(pg, db, run_module):
     assert rc == 1
     assert result["msg"].startswith(f"cannot connect to database {db} on 127.0.0.1")
     assert "Wrong-Secret-42" not in result["msg"]
+
+
+def test_former_option_names_are_aliases(pg, db, run_module):
+    rc, result = run_module("pg_schema", {"db": db, "login_unix_socket": pg["socket"], "login_port": pg["port"],
+                                          "tables": [APP_LOGS]})
+    assert rc == 0, result
+    assert result["changed"]
+
+
+def test_fail_on_drift_fixes_what_it_can_then_fails_listing_the_rest(pg, db, run_module):
+    sql(pg, db, "CREATE TABLE app_logs (id SERIAL PRIMARY KEY, run_date TIMESTAMP NOT NULL, message VARCHAR(20))")
+    rc, result = run_module("pg_schema", args(pg, db, fail_on_drift=True))
+    assert rc == 1
+    assert "schema drift left" in result["msg"] and "message" in result["msg"]
+    assert any("CREATE INDEX" in q for q in result["queries"])
+    assert sql(pg, db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'app_logs_run_date_idx'") == [(1,)]
+
+
+def test_identifiers_are_quoted(pg, db, run_module):
+    odd = {"name": 'odd "name', "columns": [{"name": "select", "type": "TEXT"}], "indexes": []}
+    rc, result = run_module("pg_schema", args(pg, db, tables=[odd]))
+    assert rc == 0, result
+    assert result["queries"] == ['CREATE TABLE "public"."odd ""name" ("select" TEXT)']

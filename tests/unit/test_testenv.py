@@ -3,11 +3,14 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "testenv.sh"
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "testenv.sh"
 
 
 def run(*args, **env):
@@ -36,3 +39,14 @@ def test_unreachable_mirror_is_one_clear_line(tmp_path):
     assert last == ("testenv: ERROR: cannot reach the Debian mirror http://127.0.0.1:9/debian "
                     "(dists/bookworm/Release); images cannot be built")
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_and_bench_start_containers_with_the_molecule_platform_settings():
+    config = yaml.safe_load((ROOT / ".config" / "molecule" / "config.yml").read_text())["platforms"][0]
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "systemd_container.py")],
+                          capture_output=True, text=True, check=True)
+    options = proc.stdout.split()
+    assert {f"--cap-add={c}" for c in config["capabilities"]} <= set(options)
+    assert f"--cgroupns={config['cgroupns_mode']}" in options
+    for script in ("demo.sh", "bench.sh"):
+        assert "scripts/systemd_container.py" in (ROOT / "scripts" / script).read_text()

@@ -4,17 +4,14 @@ nothing; the password lives only in the env file; runs never overlap."""
 import shlex
 
 import pytest
-from conftest import DB_PASSWORD, psql_as_app
+from conftest import DB_PASSWORD, cron_line, psql_as_app
 
 testinfra_hosts = ["ansible://targets"]
 
 
 def cron_command(host):
     """The command of the batch's line in demoapp's crontab, exactly as cron runs it."""
-    lines = [line for line in host.check_output("crontab -l -u demoapp").splitlines()
-             if line.strip() and not line.startswith("#")]
-    assert len(lines) == 1, lines
-    fields = lines[0].split(None, 5)
+    fields = cron_line(host).split(None, 5)
     assert fields[:5] == ["0", "1", "*", "*", "*"]
     return fields[5]
 

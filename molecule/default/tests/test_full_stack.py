@@ -1,13 +1,14 @@
 """Full stack on a bare host: access, brute-force protection, the batch on its schedule, the schema."""
 
 import json
-import shlex
 
 from conftest import (
     DB_PASSWORD,
     banned_addresses,
     brute_force_until_banned,
+    cron_line,
     psql_as_app,
+    run_cron_command,
     ssh_with_key,
     ssh_with_password,
     target_name,
@@ -27,11 +28,10 @@ def test_password_and_root_logins_are_refused(host, client):
 
 
 def test_cron_command_writes_a_row(host):
-    line = next(entry for entry in host.check_output("crontab -l -u demoapp").splitlines()
-                if entry.startswith("0 1 * * * "))
+    assert cron_line(host).startswith("0 1 * * * ")
     count = "SELECT count(*) FROM app_logs"
     before = int(psql_as_app(host, count).stdout)
-    assert host.run(f"cd / && runuser -u demoapp -- /bin/sh -c {shlex.quote(line.split(None, 5)[5])}").rc == 0
+    assert run_cron_command(host).rc == 0
     assert int(psql_as_app(host, count).stdout) == before + 1
 
 

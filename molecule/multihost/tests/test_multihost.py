@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 import testinfra
-from conftest import DB_PASSWORD, INVENTORY, run_scenario_playbook, target_ip
+from conftest import DB_PASSWORD, INVENTORY, cron_line, run_cron_command, run_scenario_playbook, target_ip
 
 testinfra_hosts = ["ansible://batch"]
 APP_DIR = "/opt/app/demoapp"
@@ -50,11 +50,10 @@ def test_env_file_points_at_the_db_host_with_verify_full(host, db):
 
 
 def test_cron_command_writes_a_row_attributed_to_this_host(host, db):
-    line = next(entry for entry in host.check_output("crontab -l -u demoapp").splitlines()
-                if entry.startswith("0 1 * * * "))
+    assert cron_line(host).startswith("0 1 * * * ")
     hostname = host.check_output("hostname")
     before = rows_by(db, hostname)
-    run = host.run(f"cd / && runuser -u demoapp -- /bin/sh -c {shlex.quote(line.split(None, 5)[5])}")
+    run = run_cron_command(host)
     assert run.rc == 0, run.stderr
     assert rows_by(db, hostname) == before + 1
 

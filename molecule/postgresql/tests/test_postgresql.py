@@ -112,6 +112,18 @@ def test_a_key_that_does_not_match_the_certificate_fails_before_any_change(host)
     assert host.check_output("sha256sum /etc/postgresql/*/main/server.crt /etc/postgresql/*/main/server.key") == before
 
 
+def test_a_configuration_postgresql_refuses_is_put_back_before_any_reload(host):
+    files = "sha256sum /etc/postgresql/*/main/pg_hba.conf /etc/postgresql/*/main/conf.d/*"
+    before = host.check_output(files)
+    proc = _apply_given_cert(host, postgresql_hba_extra_entries=["host all all not-an-address scram-sha-256"])
+    output = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "PostgreSQL refuses the new configuration" in output and "previous files were put back" in output
+    assert host.check_output(files) == before
+    assert host.run("systemctl restart postgresql").rc == 0  # the next restart still works
+    assert psql_as_app(host, "SELECT 1").stdout.strip() == "1"
+
+
 # Last: it replaces the generated certificate.
 def test_the_given_certificate_is_served_and_verifies(host):
     generated = _served_fingerprint(host)

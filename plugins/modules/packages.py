@@ -1,0 +1,72 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: integration.demoapp contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: packages
+short_description: Install Debian packages with apt, with a dry run that works on a new server
+version_added: 1.1.0
+description:
+  - Runs M(ansible.builtin.apt) (O(name) with C(state=present), or O(upgrade)); a real run behaves exactly like it,
+    and installs C(python3-apt) itself when it is missing.
+  - In check mode on a server without C(python3-apt), where M(ansible.builtin.apt) can only fail, it reads the
+    package list with C(dpkg-query) instead, reports the packages it would install as a change (with a diff),
+    and says once that the dry run is approximate until C(python3-apt) is installed. Nothing is changed.
+  - The roles of this collection install their packages with it, so C(--check --diff) completes on a server
+    that was never converged.
+options:
+  name:
+    description: Packages that must be installed.
+    type: list
+    elements: str
+  update_cache:
+    description: Refresh the package index first (see M(ansible.builtin.apt)).
+    type: bool
+    default: false
+  cache_valid_time:
+    description: Refresh only if the index is older than this many seconds.
+    type: int
+    default: 0
+  upgrade:
+    description:
+      - Upgrade installed packages (see M(ansible.builtin.apt)).
+      - Not evaluated in a dry run without C(python3-apt).
+    type: str
+    choices: ["no", "yes", safe, full, dist]
+attributes:
+  check_mode:
+    support: full
+    description: Dry run through apt, or through dpkg-query where python3-apt is missing.
+  diff_mode:
+    support: partial
+    description: The packages that would be installed, in a dry run without python3-apt.
+author:
+  - integration.demoapp maintainers (@integration)
+"""
+
+EXAMPLES = r"""
+- name: Install OpenSSH server
+  integration.demoapp.packages:
+    name: [openssh-server]
+    update_cache: true
+    cache_valid_time: 3600
+"""
+
+RETURN = r"""
+missing:
+  description: Packages a dry run without python3-apt found missing (they would be installed).
+  returned: in check mode without python3-apt
+  type: list
+  elements: str
+  sample: [openssh-server]
+dry_run_without_python_apt:
+  description: True when the result comes from dpkg-query because python3-apt is missing.
+  returned: in check mode without python3-apt
+  type: bool
+"""
