@@ -71,17 +71,3 @@ def connect(module):
 def identifier(*names):
     """A quoted SQL identifier (psycopg2.sql), e.g. identifier("public", "app_logs")."""
     return sql.Identifier(*names)
-
-
-def probe(cur, statement, query, name):
-    """Run statement then query inside a savepoint that is always rolled back; returns the first value.
-
-    How PostgreSQL itself reads a declaration (a type, a default) without keeping anything.
-    """
-    cur.execute("SAVEPOINT %s" % name)
-    try:
-        cur.execute(statement)
-        cur.execute(query)
-        return cur.fetchone()[0]
-    finally:
-        cur.execute("ROLLBACK TO SAVEPOINT %s" % name)

@@ -96,6 +96,17 @@ def db(pg):
     conn.close()
 
 
+def sql(pg, db, statement):
+    """Run one statement as the superuser (autocommit); returns its rows, or None."""
+    conn = superuser_connect(pg, db)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(statement)
+    rows = cur.fetchall() if cur.description else None
+    conn.close()
+    return rows
+
+
 def superuser_connect(pg, dbname="postgres"):
     return psycopg2.connect(host=pg["socket"], port=pg["port"], user="postgres", dbname=dbname)
 

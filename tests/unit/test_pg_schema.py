@@ -1,25 +1,15 @@
 """pg_schema against a real PostgreSQL: creation, idempotence, every drift, check mode, bad input."""
 
 import pytest
-from conftest import APP_TABLES, superuser_connect
+from conftest import APP_TABLES, sql
 
-# The collection's own declaration, plus an index so that index drift is covered too.
-APP_LOGS = dict(APP_TABLES[0], indexes=[{"name": "app_logs_run_date_idx", "columns": ["run_date"]}])
+# The collection's own declaration (with its index, so index drift is covered too).
+APP_LOGS = APP_TABLES[0]
 
 
 def args(pg, db, **extra):
     return dict({"login_db": db, "login_unix_socket": pg["socket"], "port": pg["port"],
                  "tables": [APP_LOGS]}, **extra)
-
-
-def sql(pg, db, statement):
-    conn = superuser_connect(pg, db)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute(statement)
-    rows = cur.fetchall() if cur.description else None
-    conn.close()
-    return rows
 
 
 def table_exists(pg, db):

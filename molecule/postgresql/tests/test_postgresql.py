@@ -115,7 +115,7 @@ def test_a_key_that_does_not_match_the_certificate_fails_before_any_change(host)
 def test_a_configuration_postgresql_refuses_is_put_back_before_any_reload(host):
     files = "sha256sum /etc/postgresql/*/main/pg_hba.conf /etc/postgresql/*/main/conf.d/*"
     before = host.check_output(files)
-    proc = _apply_given_cert(host, postgresql_hba_extra_entries=["host all all not-an-address scram-sha-256"])
+    proc = _apply_given_cert(host, postgresql_hba_extra_entries=["host all all 127.0.0.1/32 no-such-method"])
     output = " ".join((proc.stdout + proc.stderr).split())
     assert proc.returncode != 0
     assert "PostgreSQL refuses the new configuration" in output and "previous files were put back" in output

@@ -1,0 +1,237 @@
+"""demoapp backups: verified logical dumps of the application database, and their restore.
+
+Deployed by the integration.demoapp.backup role and run by cron as the postgres account
+(peer authentication over the local socket: no password anywhere).
+
+  backup.py backup --db demoapp_db --dir /var/backups/demoapp --kind daily --keep 7
+  backup.py restore --db demoapp_db --dir /var/backups/demoapp [--file NAME]
+
+backup: pg_dump in custom format (daily: the data; monthly: --schema-only) taken in an
+exported snapshot, in which the rows of every table are counted too; the dump is restored
+into a scratch database and its row counts must equal those counts, then the scratch
+database is dropped. Only then does the file get its final name (0600), with a .sha256
+file, and the oldest files of that kind beyond --keep are removed. A failed run exits
+non-zero with one line, keeps every previous backup, and leaves no partial file.
+restore: checks the file's sha256, takes a safety dump of the current database, then
+restores the file into the database in one transaction.
+
+Every run appends one line to DIR/backup.log and one JSON record to DIR/backups.jsonl
+(server, database, kind, file, start, end, size, sha256, state, error): the record the
+operations API reads.
+
+Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, 5 verification failed.
+"""
+
+import argparse
+import datetime
+import glob
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect, now_utc
+
+EXIT_DUMP, EXIT_VERIFY = EXIT_DB, 5
+KINDS = ("daily", "monthly", "safety")
+BackupError = OpsError
+
+
+def pg_tool(args, name):
+    """Path of a PostgreSQL client tool (the server's own version when installed)."""
+    if args.pg_bin:
+        return os.path.join(args.pg_bin, name)
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    return found[-1] if found else name
+
+
+def run(args, name, *tool_args):
+    cmd = [pg_tool(args, name), *tool_args]
+    if args.host:
+        cmd += ["--host", args.host]
+    if args.port:
+        cmd += ["--port", str(args.port)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = " ".join((proc.stderr or proc.stdout).split())[:300]
+        raise BackupError(EXIT_DUMP, f"{name} failed: {detail}")
+    return proc.stdout
+
+
+def row_counts(cur):
+    """Rows of every user table, by schema.table, in the transaction's snapshot."""
+    from psycopg2 import sql  # noqa: PLC0415
+
+    cur.execute("SELECT schemaname, tablename FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2")
+    counts = {}
+    for schema, table in cur.fetchall():
+        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table)))
+        counts[f"{schema}.{table}"] = cur.fetchone()[0]
+    return counts
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dump(args, kind, path):
+    """pg_dump into path; returns the row counts of the dump's snapshot (schema-only: zeros)."""
+    conn = connect(args, args.db, "demoapp-backup")
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ", readonly=True)
+        cur = conn.cursor()
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+        counts = row_counts(cur)
+        extra = ["--schema-only"] if kind == "monthly" else []
+        run(args, "pg_dump", "--format=custom", f"--snapshot={snapshot}", *extra, f"--file={path}", args.db)
+    finally:
+        conn.close()
+    return {table: 0 for table in counts} if kind == "monthly" else counts
+
+
+def verify(args, path, expected):
+    """Restore path into a scratch database and compare its row counts with expected."""
+    scratch = f"{args.db}_verify_{os.getpid()}"
+    run(args, "createdb", scratch)
+    try:
+        try:
+            run(args, "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                f"--dbname={scratch}", path)
+        except BackupError as exc:
+            raise BackupError(EXIT_VERIFY, f"the dump does not restore: {exc}") from None
+        conn = connect(args, scratch, "demoapp-backup")
+        try:
+            actual = row_counts(conn.cursor())
+        finally:
+            conn.close()
+    finally:
+        run(args, "dropdb", "--if-exists", scratch)
+    if actual != expected:
+        differ = sorted(t for t in set(actual) | set(expected) if actual.get(t) != expected.get(t))
+        raise BackupError(EXIT_VERIFY, "restored row counts differ for " + ", ".join(
+            f"{t} ({actual.get(t)} instead of {expected.get(t)})" for t in differ))
+
+
+def prune(args, kind, keep):
+    """Remove the oldest files of this kind (by modification time) beyond keep; returns the names removed."""
+    files = sorted(glob.glob(os.path.join(args.dir, f"{args.db}-{kind}-*.dump")),
+                   key=lambda path: (os.path.getmtime(path), path))
+    removed = []
+    for path in files[:max(len(files) - keep, 0)]:
+        for victim in (path, path + ".sha256"):
+            if os.path.exists(victim):
+                os.remove(victim)
+        removed.append(os.path.basename(path))
+    return removed
+
+
+def backup(args, kind, record):
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    final = os.path.join(args.dir, f"{args.db}-{kind}-{stamp}.dump")
+    partial = final + ".partial"
+    record["file"] = os.path.basename(final)
+    old_umask = os.umask(0o077)
+    try:
+        expected = dump(args, kind, partial)
+        verify(args, partial, expected)
+        checksum = sha256(partial)
+        with open(partial + ".sha256", "w") as handle:
+            handle.write(f"{checksum}  {os.path.basename(final)}\n")
+        os.rename(partial + ".sha256", final + ".sha256")
+        os.rename(partial, final)
+    finally:
+        os.umask(old_umask)
+        for leftover in (partial, partial + ".sha256"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+    record.update(size=os.path.getsize(final), sha256=checksum, rows=sum(expected.values()))
+    if args.keep:
+        record["pruned"] = prune(args, kind, args.keep)
+    return f"{kind} {record['file']} size={record['size']} sha256={checksum} verified rows={record['rows']}"
+
+
+def pick(args):
+    """The file to restore: --file, or the newest daily backup."""
+    if args.file:
+        path = args.file if os.path.isabs(args.file) else os.path.join(args.dir, args.file)
+    else:
+        files = sorted(glob.glob(os.path.join(args.dir, f"{args.db}-daily-*.dump")),
+                       key=lambda candidate: (os.path.getmtime(candidate), candidate))
+        if not files:
+            raise BackupError(EXIT_CONFIG, f"no daily backup of {args.db} in {args.dir}")
+        path = files[-1]
+    if not os.path.isfile(path):
+        raise BackupError(EXIT_CONFIG, f"no backup file {path}")
+    return path
+
+
+def restore(args, record):
+    path = pick(args)
+    record["file"] = os.path.basename(path)
+    try:
+        with open(path + ".sha256") as handle:
+            wanted = handle.read().split()[0]
+    except (OSError, IndexError):
+        raise BackupError(EXIT_VERIFY, f"{record['file']} has no readable .sha256 file; not restoring") from None
+    actual = sha256(path)
+    if actual != wanted:
+        raise BackupError(EXIT_VERIFY, f"{record['file']}: sha256 {actual} does not match {wanted}; not restoring")
+    safety = backup(args, "safety", {})
+    run(args, "pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--single-transaction",
+        f"--dbname={args.db}", path)
+    record.update(size=os.path.getsize(path), sha256=actual)
+    return f"restored {record['file']} into {args.db} (safety backup first: {safety.split()[1]})"
+
+
+def log(args, line, record):
+    """One line in backup.log and one JSON record in backups.jsonl (the history the API reads)."""
+    append(os.path.join(args.dir, "backup.log"), line)
+    try:
+        with open(os.path.join(args.dir, "backups.jsonl"), "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+    except OSError as exc:
+        sys.stderr.write(f"backup: cannot write the record in {args.dir}: {exc.strerror}\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Verified backups of the application database, and restore.",
+                                     epilog="Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, "
+                                            "5 verification failed.")
+    parser.add_argument("action", choices=["backup", "restore"])
+    add_connection_arguments(parser)
+    parser.add_argument("--dir", required=True, help="backup directory (0700, owned by the account running this)")
+    parser.add_argument("--kind", choices=KINDS[:2], default="daily", help="backup: daily (data) or monthly (schema)")
+    parser.add_argument("--keep", type=int, default=0, help="backup: files of this kind to keep (0: all)")
+    parser.add_argument("--file", help="restore: backup file (default: the newest daily backup)")
+    parser.add_argument("--server", default=socket.gethostname(), help="server name in the record")
+    parser.add_argument("--pg-bin", help="directory of pg_dump and friends (default: the newest installed)")
+    args = parser.parse_args(argv)
+
+    record = {"server": args.server, "database": args.db, "kind": args.kind if args.action == "backup" else "restore",
+              "start": now_utc(), "file": None, "size": None, "sha256": None}
+    try:
+        if not os.path.isdir(args.dir):
+            raise BackupError(EXIT_CONFIG, f"backup directory {args.dir} does not exist")
+        line = backup(args, args.kind, record) if args.action == "backup" else restore(args, record)
+    except BackupError as exc:
+        message = str(exc)
+        record.update(state="failed", error=message, end=now_utc())
+        sys.stderr.write(f"backup: ERROR exit={exc.code} {message}\n")
+        log(args, f"ERROR exit={exc.code} {args.action} {record['kind']} {message}", record)
+        return exc.code
+    record.update(state="ok", error=None, end=now_utc())
+    log(args, f"OK {line}", record)
+    print(f"OK {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""demoapp database maintenance: retention purge, VACUUM ANALYZE with a schema check, health.
+
+Deployed by the integration.demoapp.backup role next to backup.py, opslib.py and schema.py
+(the pg_schema module's own comparison code), with tables.json, the application's table
+declaration (application_tables, declared once). Run by cron as the postgres account.
+
+  maintenance.py purge    --db D --table app_logs --column run_date --days 90
+  maintenance.py maintain --db D --tables tables.json
+  maintenance.py health   --db D --tables tables.json --table app_logs --column run_date --max-age-hours 26
+                          (no row at all, a new installation, is healthy)
+
+purge: in one REPEATABLE READ transaction, deletes the rows older than --days (0 keeps
+everything) and checks that the count deleted equals the count of rows older than the
+cutoff and that no newer row was touched; then commits and logs
+"Purge OK deleted=N kept=M". On any failure it rolls back, logs the reason, exits non-zero.
+maintain: VACUUM (ANALYZE) on every declared table, then the declared columns and indexes
+must exist: a missing one fails naming it. health: the connection, the same schema check,
+and the newest row of --table younger than --max-age-hours.
+
+Each run writes one line to --log. Exit codes: 0 ok, 2 usage, 3 configuration,
+4 database error, 5 purge integrity check failed (nothing deleted), 6 schema drift,
+7 the newest row is too old.
+"""
+
+import argparse
+import json
+import sys
+
+from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect
+
+EXIT_INTEGRITY, EXIT_DRIFT, EXIT_STALE = 5, 6, 7
+
+
+def purge(args):
+    from psycopg2 import sql  # noqa: PLC0415 - connect() reported a missing driver already
+
+    if args.days < 0:
+        raise OpsError(EXIT_CONFIG, f"--days must be 0 or more, got {args.days}")
+    table, column = sql.Identifier(args.table), sql.Identifier(args.column)
+    conn = connect(args, application_name="demoapp-purge")
+    try:
+        conn.set_session(isolation_level="REPEATABLE READ")
+        with conn.cursor() as cur:
+            if args.days == 0:
+                cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table))
+                kept = cur.fetchone()[0]
+                conn.rollback()
+                return f"Purge OK deleted=0 kept={kept} (retention 0: everything is kept)"
+            cur.execute("SELECT localtimestamp - make_interval(days => %s)", (args.days,))
+            cutoff = cur.fetchone()[0]
+            count = sql.SQL("SELECT count(*) FROM {} WHERE {} {} %s")
+            cur.execute(count.format(table, column, sql.SQL("<")), (cutoff,))
+            older = cur.fetchone()[0]
+            cur.execute(count.format(table, column, sql.SQL(">=")), (cutoff,))
+            newer = cur.fetchone()[0]
+            cur.execute(sql.SQL("DELETE FROM {} WHERE {} < %s").format(table, column), (cutoff,))
+            deleted = cur.rowcount
+            cur.execute(count.format(table, column, sql.SQL(">=")), (cutoff,))
+            newer_after = cur.fetchone()[0]
+            if deleted != older or newer_after != newer:
+                raise OpsError(EXIT_INTEGRITY, f"integrity check failed (deleted {deleted} of {older} older rows, "
+                                               f"{newer_after} of {newer} newer rows left); rolled back")
+        conn.commit()
+    except OpsError:
+        conn.rollback()
+        raise
+    except Exception as exc:  # any database error: nothing is deleted
+        conn.rollback()
+        raise OpsError(EXIT_DB, f"purge of {args.table} failed, nothing deleted: {exc}") from None
+    finally:
+        conn.close()
+    return f"Purge OK deleted={deleted} kept={newer} cutoff={cutoff.isoformat(timespec='seconds')}"
+
+
+def load_tables(path):
+    from schema import with_defaults  # noqa: PLC0415 - shipped next to this program
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [with_defaults(table) for table in json.load(handle)]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise OpsError(EXIT_CONFIG, f"cannot read the table declaration {path}: {exc}") from None
+
+
+def schema_drift(cur, tables):
+    """Drift of the declared tables (pg_schema's comparison), as one-line descriptions."""
+    from schema import actual_table, describe, normalise_declaration, table_drift  # noqa: PLC0415
+
+    found = []
+    for table in tables:
+        want = normalise_declaration(cur, table)
+        found += table_drift(table, want, actual_table(cur, table["schema"], table["name"]), False)
+    return [describe(item) for item in found]
+
+
+def check_schema(conn, tables):
+    with conn.cursor() as cur:
+        drift = schema_drift(cur, tables)
+    conn.rollback()
+    if drift:
+        raise OpsError(EXIT_DRIFT, "schema drift: " + "; ".join(drift))
+
+
+def on_checked_schema(args, what, work):
+    """Connect, check the declared schema, then run work(conn, tables); database errors become one line."""
+    tables = load_tables(args.tables)
+    conn = connect(args, application_name=f"demoapp-{what}")
+    try:
+        check_schema(conn, tables)
+        return work(conn, tables)
+    except OpsError:
+        raise
+    except Exception as exc:
+        raise OpsError(EXIT_DB, f"{what} failed: {exc}") from None
+    finally:
+        conn.close()
+
+
+def maintain(args):
+    from psycopg2 import sql  # noqa: PLC0415
+
+    def vacuum(conn, tables):
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for table in tables:
+                cur.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table["schema"], table["name"])))
+        return "Maintenance OK vacuumed and analyzed " + ", ".join(t["name"] for t in tables) + "; schema as declared"
+
+    return on_checked_schema(args, "maintenance", vacuum)
+
+
+def health(args):
+    from psycopg2 import sql  # noqa: PLC0415
+
+    def newest_row(conn, _tables):
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("SELECT max({}), max({}) < localtimestamp - make_interval(hours => %s) FROM {}")
+                        .format(sql.Identifier(args.column), sql.Identifier(args.column), sql.Identifier(args.table)),
+                        (args.max_age_hours,))
+            return cur.fetchone()
+
+    newest, stale = on_checked_schema(args, "health", newest_row)
+    if newest is None:
+        return f"Health OK no {args.table} row yet (a new installation: the batch has not run)"
+    if stale:
+        raise OpsError(EXIT_STALE, f"the newest row of {args.table} ({newest.isoformat(timespec='seconds')}) "
+                                   f"is older than {args.max_age_hours} hours")
+    return f"Health OK newest {args.table} row at {newest.isoformat(timespec='seconds')}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Purge, maintenance and health of the application database.",
+                                     epilog="Exit codes: 0 ok, 2 usage, 3 configuration, 4 database error, "
+                                            "5 purge integrity check failed, 6 schema drift, 7 newest row too old.")
+    parser.add_argument("action", choices=["purge", "maintain", "health"])
+    add_connection_arguments(parser)
+    parser.add_argument("--tables", help="maintain, health: JSON table declaration (application_tables)")
+    parser.add_argument("--table", default="app_logs", help="purge, health: the table of trace rows")
+    parser.add_argument("--column", default="run_date", help="purge, health: its timestamp column")
+    parser.add_argument("--days", type=int, default=90, help="purge: keep this many days (0: keep everything)")
+    parser.add_argument("--max-age-hours", type=int, default=26, help="health: the newest row may be this old")
+    parser.add_argument("--log", help="log file (one line per run)")
+    args = parser.parse_args(argv)
+    if args.action != "purge" and not args.tables:
+        parser.error(f"{args.action} needs --tables")
+    try:
+        line = {"purge": purge, "maintain": maintain, "health": health}[args.action](args)
+    except OpsError as exc:
+        name = args.action.capitalize()
+        if args.log:
+            append(args.log, f"{name} ERROR exit={exc.code} {exc}")
+        sys.stderr.write(f"{args.action}: ERROR exit={exc.code} {exc}\n")
+        return exc.code
+    if args.log:
+        append(args.log, line)
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""backup role: the scheduled commands make verified, private dumps; retention; restore.yml brings rows back."""
+
+import json
+
+from conftest import run_scenario_playbook, target_name
+
+testinfra_hosts = ["ansible://targets"]
+DIR = "/var/backups/demoapp"
+
+
+def psql(host, sql, db="demoapp_db"):
+    return host.check_output(f"runuser -u postgres -- psql -X -At -d {db} -c \"{sql}\"")
+
+
+def scheduled(host, kind):
+    """The command of the postgres crontab line of this backup kind, as cron runs it."""
+    line = next(entry for entry in host.check_output("crontab -l -u postgres").splitlines()
+                if entry.endswith(">/dev/null") and f"--kind {kind} " in entry)
+    return line.split(None, 5)[5]
+
+
+def run_scheduled(host, kind):
+    return host.run(f"cd / && runuser -u postgres -- /bin/sh -c '{scheduled(host, kind)}'")
+
+
+def dumps(host, kind):
+    return sorted(host.check_output(f"ls {DIR} | grep -- '-{kind}-.*\\.dump$' || true").split())
+
+
+def test_the_jobs_are_scheduled_as_documented(host):
+    crontab = host.check_output("crontab -l -u postgres")
+    assert "30 2 * * * " in crontab and "--kind daily --keep 7" in crontab
+    assert "30 3 1 * * " in crontab and "--kind monthly --keep 3" in crontab
+    directory = host.file(DIR)
+    assert (directory.user, directory.group, directory.mode) == ("postgres", "postgres", 0o700)
+
+
+def test_scheduled_commands_make_verified_private_dumps(host):
+    psql(host, "INSERT INTO app_logs (run_date, message) SELECT now(), 'ops ' || g FROM generate_series(1, 5) g")
+    for kind in ("daily", "monthly"):
+        result = run_scheduled(host, kind)
+        assert result.rc == 0, result.stderr
+        newest = dumps(host, kind)[-1]
+        dump = host.file(f"{DIR}/{newest}")
+        assert (dump.user, dump.mode) == ("postgres", 0o600)
+        assert host.file(f"{DIR}/{newest}.sha256").exists
+    record = json.loads(host.file(f"{DIR}/backups.jsonl").content_string.splitlines()[-1])
+    assert record["state"] == "ok" and record["kind"] == "monthly" and record["server"] == target_name(host)
+
+
+def test_the_daily_dump_restores_with_the_same_row_count(host):
+    rows = psql(host, "SELECT count(*) FROM app_logs")
+    assert run_scheduled(host, "daily").rc == 0
+    newest = dumps(host, "daily")[-1]
+    host.check_output("runuser -u postgres -- createdb scratch_check")
+    try:
+        host.check_output(f"runuser -u postgres -- pg_restore --no-owner -d scratch_check {DIR}/{newest}")
+        assert psql(host, "SELECT count(*) FROM app_logs", db="scratch_check") == rows
+    finally:
+        host.run("runuser -u postgres -- dropdb scratch_check")
+
+
+def test_old_files_beyond_the_retention_are_pruned_and_recent_ones_kept(host):
+    old = [f"demoapp_db-daily-2020010{n}T000000.000000Z.dump" for n in range(8)]  # n days older than 40 days
+    for n, name in enumerate(old):
+        host.check_output(f"runuser -u postgres -- touch -d '{40 + n} days ago' {DIR}/{name} {DIR}/{name}.sha256")
+    recent = [name for name in dumps(host, "daily") if name not in old]
+    assert run_scheduled(host, "daily").rc == 0
+    kept = dumps(host, "daily")
+    assert len(kept) == 7
+    assert set(recent) < set(kept)  # every recent backup kept, plus the new one
+    old_kept = sorted(name for name in kept if name in old)
+    assert old_kept == old[:len(old_kept)]  # the oldest files went first
+    assert len(old_kept) < len(old)
+
+
+def test_restore_playbook_brings_back_rows_deleted_after_the_backup(host):
+    assert run_scheduled(host, "daily").rc == 0
+    rows = psql(host, "SELECT count(*) FROM app_logs")
+    psql(host, "DELETE FROM app_logs")
+    proc = run_scenario_playbook("restore.yml", "-e", f"operations_restore_host={target_name(host)}")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert psql(host, "SELECT count(*) FROM app_logs") == rows
+    assert dumps(host, "safety")
+
+
+def test_a_backup_with_a_wrong_checksum_is_refused(host):
+    assert run_scheduled(host, "daily").rc == 0
+    newest = dumps(host, "daily")[-1]
+    host.check_output(f"echo tampered >> {DIR}/{newest}")
+    proc = run_scenario_playbook("restore.yml", "-e", f"operations_restore_host={target_name(host)}",
+                                 "-e", f"operations_restore_file={newest}")
+    assert proc.returncode != 0
+    assert "does not match" in proc.stdout + proc.stderr

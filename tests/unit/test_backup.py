@@ -1,0 +1,152 @@
+"""files/ops/backup.py against a real PostgreSQL: verified dumps, retention, records, restore."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+from conftest import ROOT, _pg_bin, superuser_connect
+
+SCRIPT = ROOT / "files" / "ops" / "backup.py"
+
+
+@pytest.fixture
+def appdb(pg, db):
+    conn = superuser_connect(pg, db)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE app_logs (id SERIAL PRIMARY KEY, run_date TIMESTAMP NOT NULL, message TEXT NOT NULL)")
+    cur.execute("INSERT INTO app_logs (run_date, message) SELECT now(), 'row ' || g FROM generate_series(1, 25) g")
+    conn.close()
+    return db
+
+
+@pytest.fixture
+def backup_dir(tmp_path):
+    path = tmp_path / "backups"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def run(pg, db, backup_dir, *args):
+    env = dict(os.environ, PGUSER="postgres")
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--db", db, "--dir", str(backup_dir), "--host", pg["socket"],
+         "--port", str(pg["port"]), "--pg-bin", os.path.dirname(_pg_bin("pg_dump")), "--server", "unit"],
+        capture_output=True, text=True, check=False, env=env)
+
+
+def count(pg, db):
+    conn = superuser_connect(pg, db)
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM app_logs")
+    result = cur.fetchone()[0]
+    conn.close()
+    return result
+
+
+def records(backup_dir):
+    return [json.loads(line) for line in (backup_dir / "backups.jsonl").read_text().splitlines()]
+
+
+def dumps(backup_dir, kind):
+    return sorted(backup_dir.glob(f"*-{kind}-*.dump"))
+
+
+def test_a_daily_backup_is_verified_private_checksummed_and_recorded(pg, appdb, backup_dir):
+    proc = run(pg, appdb, backup_dir, "backup", "--kind", "daily")
+    assert proc.returncode == 0, proc.stderr
+    [dump] = dumps(backup_dir, "daily")
+    assert dump.stat().st_mode & 0o777 == 0o600
+    checksum = (backup_dir / (dump.name + ".sha256")).read_text().split()[0]
+    assert checksum == subprocess.run(["sha256sum", str(dump)], capture_output=True, text=True,
+                                      check=True).stdout.split()[0]
+    [record] = records(backup_dir)
+    assert record["state"] == "ok" and record["kind"] == "daily" and record["rows"] == 25
+    assert record["server"] == "unit" and record["sha256"] == checksum and record["size"] == dump.stat().st_size
+    assert record["start"] <= record["end"]
+    assert " OK daily " in (backup_dir / "backup.log").read_text()
+    assert not list(backup_dir.glob("*.partial*"))
+
+
+def test_a_schema_only_backup_has_no_rows(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup", "--kind", "monthly").returncode == 0
+    [dump] = dumps(backup_dir, "monthly")
+    listing = subprocess.run([_pg_bin("pg_restore"), "--list", str(dump)], capture_output=True, text=True,
+                             check=True).stdout
+    assert "TABLE public app_logs" in listing and "TABLE DATA" not in listing
+    assert records(backup_dir)[0]["rows"] == 0
+
+
+def test_retention_keeps_the_newest_files_of_each_kind(pg, appdb, backup_dir):
+    for _attempt in range(3):
+        assert run(pg, appdb, backup_dir, "backup", "--kind", "daily", "--keep", "2").returncode == 0
+    assert run(pg, appdb, backup_dir, "backup", "--kind", "monthly", "--keep", "2").returncode == 0
+    names = [p.name for p in dumps(backup_dir, "daily")]
+    assert len(names) == 2
+    assert records(backup_dir)[2]["pruned"] and records(backup_dir)[2]["pruned"][0] not in names
+    assert len(dumps(backup_dir, "monthly")) == 1
+    assert len(list(backup_dir.glob("*.sha256"))) == 3
+
+
+def test_a_failed_backup_keeps_the_previous_ones_and_says_why(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup", "--kind", "daily", "--keep", "1").returncode == 0
+    before = dumps(backup_dir, "daily")
+    proc = run(pg, "no_such_db", backup_dir, "backup", "--kind", "daily", "--keep", "1")
+    assert proc.returncode == 4
+    assert len(proc.stderr.strip().splitlines()) == 1 and "no_such_db" in proc.stderr
+    assert dumps(backup_dir, "daily") == before
+    assert records(backup_dir)[-1]["state"] == "failed"
+    assert "ERROR exit=4" in (backup_dir / "backup.log").read_text()
+
+
+def test_a_truncated_dump_fails_verification(pg, appdb, backup_dir):
+    sys.path.insert(0, str(SCRIPT.parent))  # backup.py imports opslib from its own directory
+    spec = importlib.util.spec_from_file_location("backup_under_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    [dump] = dumps(backup_dir, "daily")
+    truncated = backup_dir / "truncated.dump"
+    truncated.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    os.environ["PGUSER"] = "postgres"
+    args = SimpleNamespace(db=appdb, host=pg["socket"], port=pg["port"], pg_bin=os.path.dirname(_pg_bin("pg_dump")))
+    with pytest.raises(module.BackupError) as failure:
+        module.verify(args, str(truncated), {"public.app_logs": 25})
+    assert failure.value.code == 5
+    module.verify(args, str(dump), {"public.app_logs": 25})  # the whole file verifies
+    with pytest.raises(module.BackupError):
+        module.verify(args, str(dump), {"public.app_logs": 24})  # and counts are really compared
+
+
+def test_restore_brings_back_deleted_rows_after_a_safety_backup(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    conn = superuser_connect(pg, appdb)
+    conn.autocommit = True
+    conn.cursor().execute("DELETE FROM app_logs WHERE id > 5")
+    conn.close()
+    assert count(pg, appdb) == 5
+    proc = run(pg, appdb, backup_dir, "restore")
+    assert proc.returncode == 0, proc.stderr
+    assert count(pg, appdb) == 25
+    [safety] = dumps(backup_dir, "safety")
+    assert "safety backup first" in proc.stdout and safety.name in proc.stdout
+
+
+def test_a_backup_whose_checksum_does_not_match_is_refused(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    [dump] = dumps(backup_dir, "daily")
+    with dump.open("ab") as handle:
+        handle.write(b"tampered")
+    conn = superuser_connect(pg, appdb)
+    conn.autocommit = True
+    conn.cursor().execute("DELETE FROM app_logs")
+    conn.close()
+    proc = run(pg, appdb, backup_dir, "restore", "--file", dump.name)
+    assert proc.returncode == 5
+    assert "does not match" in proc.stderr
+    assert count(pg, appdb) == 0  # nothing restored
+    assert not dumps(backup_dir, "safety")
