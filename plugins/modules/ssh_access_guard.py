@@ -105,13 +105,8 @@ options:
     description: Fail when the change would lock the connection out; otherwise only warn.
     type: bool
     default: true
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: Read-only; nothing to diff.
+extends_documentation_fragment:
+  - integration.demoapp.read_only
 notes:
   - Needs root to read the journal or C(/var/log/auth.log) and the sudoers file.
   - A connection authenticated with a certificate does not depend on C(authorized_keys); its key is not checked

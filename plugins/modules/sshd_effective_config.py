@@ -48,14 +48,8 @@ options:
     description: Path of the sshd binary.
     type: path
     default: /usr/sbin/sshd
-extends_documentation_fragment: []
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: Read-only; nothing to diff.
+extends_documentation_fragment:
+  - integration.demoapp.read_only
 notes:
   - Needs root (sshd reads the host keys) and the privilege separation directory C(/run/sshd).
 """
