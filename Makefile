@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: test demo demo-clean env lint sanity unit scenario bench changelog clean
+.PHONY: test demo demo-clean env lint sanity unit audit scenario bench changelog clean
 
 test:  ## the whole suite, as CI runs it
 	scripts/run-tests.sh
@@ -25,8 +25,11 @@ lint:
 sanity:
 	STAGES=sanity scripts/run-tests.sh
 
-unit:
+unit:  ## unit tests, with coverage of files/ and plugins/ (80 % minimum)
 	STAGES=unit scripts/run-tests.sh
+
+audit:  ## pip-audit --strict of requirements.txt (DEMOAPP_PIP_AUDIT=offline skips it, loudly)
+	STAGES=audit scripts/run-tests.sh
 
 scenario:  ## one Molecule scenario: make scenario S=ssh_hardening
 	STAGES=molecule SCENARIOS="$(S)" scripts/run-tests.sh

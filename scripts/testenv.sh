@@ -5,6 +5,7 @@
 #   images  - systemd base images for Debian 12 and 13, built offline with debootstrap
 #   pg      - PostgreSQL server binaries for the unit tests
 #   tools   - shellcheck, make, git
+#   mirror  - print the Debian mirror the images are built from, and why
 #   all     - everything above (default)
 # Each step says what it does; a missing prerequisite ends the script with one
 # line "testenv: ERROR: ..." and exit status 1, never a traceback.
@@ -71,16 +72,25 @@ step_docker() {
   die "dockerd did not answer within 60 s: $(tail -n1 "$CACHE/dockerd.log")"
 }
 
-# The Debian mirror configured on this machine (deb822 .sources or one-line lists),
-# unless DEMOAPP_DEBIAN_MIRROR names one.
+# The Debian mirror the images are built from, and why: DEMOAPP_DEBIAN_MIRROR when set,
+# else the one this machine's apt uses (deb822 .sources or one-line lists), else (a
+# machine with no Debian mirror configured, e.g. an Ubuntu CI runner) DEFAULT_DEBIAN_MIRROR.
+DEFAULT_DEBIAN_MIRROR="http://deb.debian.org/debian"
+APT_ETC="${DEMOAPP_APT_ETC:-/etc/apt}"  # tests point this at sample sources
 debian_mirror() {
-  local uri="${DEMOAPP_DEBIAN_MIRROR:-}"
-  [ -n "$uri" ] && { echo "${uri%/}"; return; }
-  uri="$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
-          | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
-  [ -n "$uri" ] || uri="$(grep -hsE '^deb +[a-z]+://' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-          | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
-  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/ or /etc/apt/sources.list"
+  local uri="${DEMOAPP_DEBIAN_MIRROR:-}" why="DEMOAPP_DEBIAN_MIRROR"
+  if [ -z "$uri" ]; then
+    why="the Debian mirror configured in $APT_ETC"
+    uri="$(grep -hsE '^URIs:' "$APT_ETC"/sources.list.d/*.sources 2>/dev/null \
+            | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  fi
+  [ -n "$uri" ] || uri="$(grep -hsE '^deb +(\[[^]]*\] +)?[a-z]+://' "$APT_ETC"/sources.list "$APT_ETC"/sources.list.d/*.list \
+          2>/dev/null | sed -E 's/\[[^]]*\] +//' | awk '{print $2}' | grep -E '/debian/?$' | head -n1 || true)"
+  if [ -z "$uri" ]; then
+    uri="$DEFAULT_DEBIAN_MIRROR"
+    why="the default: no Debian mirror configured in $APT_ETC (set DEMOAPP_DEBIAN_MIRROR to choose one)"
+  fi
+  say "Debian mirror: ${uri%/} ($why)"
   echo "${uri%/}"
 }
 
@@ -150,8 +160,9 @@ main() {
     images) step_images ;;
     pg) step_pg ;;
     tools) step_tools ;;
+    mirror) debian_mirror ;;
     all) step_tools; step_venv; step_pg; step_docker; step_images ;;
-    *) die "unknown step '$what' (venv, docker, images, pg, tools, all)" ;;
+    *) die "unknown step '$what' (venv, docker, images, pg, tools, mirror, all)" ;;
   esac
 }
 main "$@"

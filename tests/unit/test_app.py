@@ -2,6 +2,7 @@
 message and no row for each failure, tricky env files, no overlapping runs."""
 
 import fcntl
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ def env_for(pg, db, **overrides):
     env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(pg["port"]), "DB_NAME": db, "DB_USER": "app_unit",
            "DB_PASSWORD": APP_PASSWORD, "PATH": "/usr/bin:/bin"}
     env.update(overrides)
+    # Coverage follows the batch into its subprocess through these (pyproject.toml).
+    env.update({k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")})
     return {k: v for k, v in env.items() if v is not None}
 
 
