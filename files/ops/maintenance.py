@@ -23,6 +23,7 @@ Each run writes one line to --log. Exit codes: 0 ok, 2 usage, 3 configuration,
 """
 
 import argparse
+import datetime
 import json
 import sys
 
@@ -140,12 +141,34 @@ def health(args):
             return cur.fetchone()
 
     newest, stale = on_checked_schema(args, "health", newest_row)
-    if newest is None:
-        return f"Health OK no {args.table} row yet (a new installation: the batch has not run)"
     if stale:
         raise OpsError(EXIT_STALE, f"the newest row of {args.table} ({newest.isoformat(timespec='seconds')}) "
                                    f"is older than {args.max_age_hours} hours")
-    return f"Health OK newest {args.table} row at {newest.isoformat(timespec='seconds')}"
+    rows = (f"newest {args.table} row at {newest.isoformat(timespec='seconds')}" if newest is not None else
+            f"no {args.table} row yet (a new installation: the batch has not run)")
+    return f"Health OK {rows}; {last_backup(args)}"
+
+
+def last_backup(args):
+    """The newest successful daily backup, from backup.py's records; OpsError when it is too old."""
+    if not args.backups:
+        return "backups not checked"
+    try:
+        with open(args.backups, encoding="utf-8") as handle:
+            records = [json.loads(line) for line in handle if line.strip()]
+    except FileNotFoundError:
+        return "no backup yet (a new installation: the first one runs tonight)"
+    except (OSError, ValueError) as exc:
+        raise OpsError(EXIT_CONFIG, f"cannot read the backup records {args.backups}: {exc}") from None
+    ends = sorted(datetime.datetime.fromisoformat(r["end"].replace("Z", "+00:00")) for r in records
+                  if r.get("kind") == "daily" and r.get("state") == "ok" and r.get("end"))
+    if not ends:
+        raise OpsError(EXIT_STALE, f"no successful daily backup in {args.backups}")
+    age = datetime.datetime.now(datetime.timezone.utc) - ends[-1]
+    if age > datetime.timedelta(hours=args.backup_max_age_hours):
+        raise OpsError(EXIT_STALE, f"the last successful daily backup ({ends[-1].isoformat(timespec='seconds')}) "
+                                   f"is older than {args.backup_max_age_hours} hours")
+    return f"last daily backup at {ends[-1].isoformat(timespec='seconds')}"
 
 
 def main(argv=None):
@@ -159,6 +182,9 @@ def main(argv=None):
     parser.add_argument("--column", default="run_date", help="purge, health: its timestamp column")
     parser.add_argument("--days", type=int, default=90, help="purge: keep this many days (0: keep everything)")
     parser.add_argument("--max-age-hours", type=int, default=26, help="health: the newest row may be this old")
+    parser.add_argument("--backups", help="health: backup.py's records (backups.jsonl) to check the last backup")
+    parser.add_argument("--backup-max-age-hours", type=int, default=26,
+                        help="health: the last successful daily backup may be this old")
     parser.add_argument("--log", help="log file (one line per run)")
     args = parser.parse_args(argv)
     if args.action != "purge" and not args.tables:

@@ -7,6 +7,7 @@ import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ ADVISORY = {"id": "DEMO-2026-0001", "summary": "canned advisory for the unit tes
 
 
 class CannedOSV(BaseHTTPRequestHandler):
-    queries = []
+    queries: ClassVar[list] = []  # what pip-audit asked, one query per requirement
 
     def do_POST(self):
         query = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

@@ -30,4 +30,4 @@ def test_the_workflow_runs_every_stage_and_every_scenario():
     stages = set(jobs["checks"]["strategy"]["matrix"]["stage"])
     default_stages = next(line for line in (ROOT / "scripts" / "run-tests.sh").read_text().splitlines()
                           if line.startswith("STAGES="))
-    assert stages | {"molecule"} == set(default_stages.split('"')[1].split(":-")[1].split())
+    assert stages | {"molecule"} == set(default_stages.split(":-")[1].rstrip('}"').split())

@@ -110,3 +110,29 @@ def test_health_is_ok_on_a_fresh_row_and_fails_on_each_condition(pg, appdb, tabl
     sql(pg, appdb, "DELETE FROM app_logs")  # a new installation: the batch has not run yet
     proc, _log = run(pg, appdb, tmp_path, "health", "--tables", tables)
     assert proc.returncode == 0 and "no app_logs row yet" in proc.stdout
+
+
+def backup_record(path, hours_ago, state="ok", kind="daily"):
+    import datetime
+    end = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"kind": kind, "state": state, "end": end.isoformat(timespec="seconds")}) + "\n")
+
+
+def test_health_checks_the_last_successful_daily_backup(pg, appdb, tables, tmp_path):
+    records = tmp_path / "backups.jsonl"
+    health = ("health", "--tables", tables, "--backups", str(records), "--backup-max-age-hours", "26")
+    proc, _log = run(pg, appdb, tmp_path, *health)
+    assert proc.returncode == 0 and "no backup yet" in proc.stdout  # a new installation
+    backup_record(records, 30)
+    backup_record(records, 1, state="failed")
+    backup_record(records, 1, kind="monthly")
+    proc, _log = run(pg, appdb, tmp_path, *health)
+    assert proc.returncode == 7
+    assert "the last successful daily backup" in proc.stderr and "older than 26 hours" in proc.stderr
+    backup_record(records, 2)
+    proc, _log = run(pg, appdb, tmp_path, *health)
+    assert proc.returncode == 0 and "last daily backup at" in proc.stdout, proc.stderr
+    records.write_text(json.dumps({"kind": "daily", "state": "failed", "end": "2026-01-01T00:00:00+00:00"}) + "\n")
+    proc, _log = run(pg, appdb, tmp_path, *health)
+    assert proc.returncode == 7 and "no successful daily backup" in proc.stderr

@@ -1,4 +1,4 @@
-"""backup role: the scheduled commands make verified, private dumps; retention; restore.yml brings rows back."""
+"""operations role, backups: scheduled commands make verified, private dumps; retention; restore.yml works."""
 
 import json
 
