@@ -1,0 +1,99 @@
+"""playbooks/aws.yml against the emulator, checked with boto3; then aws_teardown.yml twice leaves nothing."""
+
+import os
+import re
+import subprocess
+
+import boto3
+import pytest
+
+ENDPOINT = "http://127.0.0.1:" + os.environ.get("MOTO_PORT", "5055")
+TAGS = [{"Name": "tag:Project", "Values": ["demoapp-molecule"]},
+        {"Name": "tag:ManagedBy", "Values": ["integration.demoapp"]}]
+
+
+@pytest.fixture(scope="module")
+def ec2():
+    return boto3.client("ec2", region_name="eu-west-3", endpoint_url=ENDPOINT)
+
+
+@pytest.fixture(scope="module")
+def vpc(ec2):
+    vpcs = ec2.describe_vpcs(Filters=TAGS)["Vpcs"]
+    assert len(vpcs) == 1, vpcs
+    return vpcs[0]
+
+
+def in_vpc(vpc):
+    return [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+
+
+def test_the_vpc_has_its_network_and_dns(ec2, vpc):
+    assert vpc["CidrBlock"] == "10.20.0.0/16"
+    for attribute, key in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames")):
+        assert ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute=attribute)[key]["Value"] is True
+
+
+def test_four_subnets_in_two_zones(ec2, vpc):
+    subnets = ec2.describe_subnets(Filters=in_vpc(vpc))["Subnets"]
+    tiers = {s["CidrBlock"]: (next(t["Value"] for t in s["Tags"] if t["Key"] == "Tier"), s["AvailabilityZone"])
+             for s in subnets}
+    assert tiers == {"10.20.0.0/24": ("public", "eu-west-3a"), "10.20.1.0/24": ("public", "eu-west-3b"),
+                     "10.20.10.0/24": ("private", "eu-west-3a"), "10.20.11.0/24": ("private", "eu-west-3b")}
+
+
+def test_public_route_via_the_internet_gateway_private_via_the_nat_gateway(ec2, vpc):
+    igw = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])
+    nat = ec2.describe_nat_gateways(Filters=in_vpc(vpc))["NatGateways"]
+    assert len(nat) == 1 and nat[0]["State"] == "available"
+    tables = ec2.describe_route_tables(Filters=in_vpc(vpc) + TAGS)["RouteTables"]
+    default_route = {}
+    for table in tables:
+        tier = next(t["Value"] for t in table["Tags"] if t["Key"] == "Tier")
+        route = next(r for r in table["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+        default_route[tier] = route.get("GatewayId") or route.get("NatGatewayId")
+        assert len(table["Associations"]) == 2
+    assert default_route == {"public": igw["InternetGateways"][0]["InternetGatewayId"],
+                             "private": nat[0]["NatGatewayId"]}
+
+
+def test_security_group_rules_are_exactly_as_declared(ec2, vpc):
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups(Filters=in_vpc(vpc))["SecurityGroups"]}
+    app, db = groups["demoapp-molecule-app"], groups["demoapp-molecule-db"]
+    app_rules = sorted((p["FromPort"], tuple(r["CidrIp"] for r in p["IpRanges"])) for p in app["IpPermissions"])
+    assert app_rules == [(22, ("203.0.113.0/24",)), (443, ("0.0.0.0/0",))]
+    assert [(p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]], p["IpRanges"])
+            for p in db["IpPermissions"]] == [(5432, [app["GroupId"]], [])]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('{"aws_region": ""}', "aws_region is required"),
+    ('{"aws_security_trusted_cidrs": ["0.0.0.0/0"]}', "opens SSH to the whole Internet"),
+    ('{"aws_network_private_subnets": [{"cidr": "10.20.0.128/25", "az": "a"}]}',
+     "subnets 10.20.0.0/24 and 10.20.0.128/25 overlap"),
+])
+def test_bad_input_is_refused_before_any_change(ec2, extra, message):
+    before = ec2.describe_vpcs()["Vpcs"], ec2.describe_security_groups()["SecurityGroups"]
+    proc = playbook("aws.yml", "-e", extra)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert (ec2.describe_vpcs()["Vpcs"], ec2.describe_security_groups()["SecurityGroups"]) == before
+
+
+def playbook(name, *args):
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    path = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", name)
+    return subprocess.run(["ansible-playbook", "-i", inventory, *args, path], capture_output=True, text=True,
+                          check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+
+
+def test_teardown_twice_leaves_nothing_the_collection_tagged(ec2):
+    first, second = playbook("aws_teardown.yml"), playbook("aws_teardown.yml")
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=0 ", second.stdout), second.stdout[-2000:]
+    assert ec2.describe_vpcs(Filters=TAGS)["Vpcs"] == []
+    assert ec2.describe_security_groups(Filters=TAGS)["SecurityGroups"] == []
+    assert ec2.describe_subnets(Filters=TAGS)["Subnets"] == []
+    assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"] == []
+    assert ec2.describe_addresses()["Addresses"] == []
