@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Report the pending security updates of this host, as JSON (the weekly job of the updates role).
 
 Refreshes the package index (unless --no-update), asks apt what an upgrade would install

