@@ -66,8 +66,22 @@ def test_security_group_rules_are_exactly_as_declared(ec2, vpc):
             for p in db["IpPermissions"]] == [(5432, [app["GroupId"]], [])]
 
 
+def test_the_bucket_is_private_encrypted_and_versioned():
+    s3 = boto3.client("s3", region_name="eu-west-3", endpoint_url=ENDPOINT)
+    name = "demoapp-molecule-backups"
+    block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert tags["ManagedBy"] == "integration.demoapp"
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ('{"aws_region": ""}', "aws_region is required"),
+    ('{"aws_storage_bucket": "Not_A_Bucket"}', "is not a bucket name"),
     ('{"aws_security_trusted_cidrs": ["0.0.0.0/0"]}', "opens SSH to the whole Internet"),
     ('{"aws_network_private_subnets": [{"cidr": "10.20.0.128/25", "az": "a"}]}',
      "subnets 10.20.0.0/24 and 10.20.0.128/25 overlap"),
@@ -97,3 +111,5 @@ def test_teardown_twice_leaves_nothing_the_collection_tagged(ec2):
     assert ec2.describe_subnets(Filters=TAGS)["Subnets"] == []
     assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"] == []
     assert ec2.describe_addresses()["Addresses"] == []
+    s3 = boto3.client("s3", region_name="eu-west-3", endpoint_url=ENDPOINT)
+    assert "demoapp-molecule-backups" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
