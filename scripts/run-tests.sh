@@ -62,14 +62,15 @@ sanity() {
   grep -E '^(Running sanity test|WARNING: Required)' "$DEMOAPP_CACHE/sanity.log" | sort | uniq -c | awk '{$1=""; print}' | tail -n 40
 }
 
+refuse() { echo "$1" >&2; return 2; }
+
 audit() {  # the pinned requirements against the vulnerability service; never a silent pass
   case "${DEMOAPP_PIP_AUDIT:-required}" in
     required) stage pip-audit "$ROOT/scripts/audit-deps.sh" ;;
     offline)
       printf '\n=== pip-audit: SKIPPED (DEMOAPP_PIP_AUDIT=offline): requirements.txt was NOT audited\n'
       skipped+=("pip-audit (DEMOAPP_PIP_AUDIT=offline: dependencies not audited)") ;;
-    *) stage pip-audit sh -c 'echo "DEMOAPP_PIP_AUDIT must be required or offline, not $0" >&2; exit 2' \
-         "$DEMOAPP_PIP_AUDIT" ;;
+    *) stage pip-audit refuse "DEMOAPP_PIP_AUDIT must be 'required' or 'offline', not '$DEMOAPP_PIP_AUDIT'" ;;
   esac
 }
 
