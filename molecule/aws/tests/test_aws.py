@@ -1,11 +1,14 @@
 """playbooks/aws.yml against the emulator, checked with boto3; then aws_teardown.yml twice leaves nothing."""
 
+import base64
+import json
 import os
 import re
 import subprocess
 
 import boto3
 import pytest
+import yaml
 
 ENDPOINT = "http://127.0.0.1:" + os.environ.get("MOTO_PORT", "5055")
 TAGS = [{"Name": "tag:Project", "Values": ["demoapp-molecule"]},
@@ -77,6 +80,34 @@ def test_the_bucket_is_private_encrypted_and_versioned():
     assert s3.get_bucket_versioning(Bucket=name)["Status"] == "Enabled"
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     assert tags["ManagedBy"] == "integration.demoapp"
+
+
+def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
+    running = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    instances = {next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i
+                 for r in ec2.describe_instances(Filters=in_vpc(vpc) + running)["Reservations"] for i in r["Instances"]}
+    assert set(instances) == {"demoapp-molecule-app", "demoapp-molecule-test"}
+    tiers = {s["SubnetId"]: next(t["Value"] for t in s["Tags"] if t["Key"] == "Tier")
+             for s in ec2.describe_subnets(Filters=in_vpc(vpc))["Subnets"]}
+    assert tiers[instances["demoapp-molecule-app"]["SubnetId"]] == "public"
+    assert tiers[instances["demoapp-molecule-test"]["SubnetId"]] == "private"
+    encoded = ec2.describe_instance_attribute(InstanceId=instances["demoapp-molecule-app"]["InstanceId"],
+                                              Attribute="userData")["UserData"]["Value"]
+    text = base64.b64decode(encoded).decode()
+    assert text.startswith("#cloud-config\n")
+    config = yaml.safe_load(text)
+    assert config["package_upgrade"] is True and config["timezone"] == "Europe/Paris"
+    assert config["users"] == [{"name": "appadmin", "groups": ["sudo"], "shell": "/bin/bash",
+                                "sudo": "ALL=(ALL) NOPASSWD:ALL", "lock_passwd": True,
+                                "ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMoleculeOnlyNotARealKey "
+                                                        "appadmin@molecule"]}]
+    inventory = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "inventories", "aws", "demoapp.aws_ec2.yml")
+    proc = subprocess.run(["ansible-inventory", "-i", inventory, "--list"], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, AWS_URL=ENDPOINT, AWS_REGION="eu-west-3"))
+    assert proc.returncode == 0, proc.stderr
+    groups = json.loads(proc.stdout)
+    assert groups["batch"]["hosts"] == groups["db"]["hosts"] == ["demoapp-molecule-app"]
+    assert groups["test"]["hosts"] == ["demoapp-molecule-test"]
 
 
 @pytest.mark.parametrize(("extra", "message"), [
