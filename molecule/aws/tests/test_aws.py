@@ -110,9 +110,23 @@ def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
     assert groups["test"]["hosts"] == ["demoapp-molecule-test"]
 
 
+def test_the_database_is_private_encrypted_and_backed_up(ec2, vpc):
+    rds = boto3.client("rds", region_name="eu-west-3", endpoint_url=ENDPOINT)
+    db = rds.describe_db_instances(DBInstanceIdentifier="demoapp-molecule-db")["DBInstances"][0]
+    assert db["Engine"] == "postgres" and db["PubliclyAccessible"] is False and db["StorageEncrypted"] is True
+    assert db["BackupRetentionPeriod"] >= 7
+    private_filter = [*in_vpc(vpc), {"Name": "tag:Tier", "Values": ["private"]}]
+    private = {s["SubnetId"] for s in ec2.describe_subnets(Filters=private_filter)["Subnets"]}
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} == private
+    db_group = ec2.describe_security_groups(Filters=[*in_vpc(vpc), {"Name": "group-name",
+                                                                    "Values": ["demoapp-molecule-db"]}])
+    assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [db_group["SecurityGroups"][0]["GroupId"]]
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ('{"aws_region": ""}', "aws_region is required"),
     ('{"aws_storage_bucket": "Not_A_Bucket"}', "is not a bucket name"),
+    ('{"aws_database_backup_retention_days": 0}', "0 turns automated backups off"),
     ('{"aws_security_trusted_cidrs": ["0.0.0.0/0"]}', "opens SSH to the whole Internet"),
     ('{"aws_network_private_subnets": [{"cidr": "10.20.0.128/25", "az": "a"}]}',
      "subnets 10.20.0.0/24 and 10.20.0.128/25 overlap"),
@@ -144,3 +158,5 @@ def test_teardown_twice_leaves_nothing_the_collection_tagged(ec2):
     assert ec2.describe_addresses()["Addresses"] == []
     s3 = boto3.client("s3", region_name="eu-west-3", endpoint_url=ENDPOINT)
     assert "demoapp-molecule-backups" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    rds = boto3.client("rds", region_name="eu-west-3", endpoint_url=ENDPOINT)
+    assert rds.describe_db_instances()["DBInstances"] == []
