@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import boto3
 import pytest
@@ -123,6 +124,30 @@ def test_the_database_is_private_encrypted_and_backed_up(ec2, vpc):
     assert [g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]] == [db_group["SecurityGroups"][0]["GroupId"]]
 
 
+def test_snapshots_carry_dated_names_and_old_ones_are_pruned(ec2):
+    rds = boto3.client("rds", region_name="eu-west-3", endpoint_url=ENDPOINT)
+    today = time.strftime("%Y%m%d", time.gmtime())
+
+    def volume_snapshots():
+        return {next(t["Value"] for t in s["Tags"] if t["Key"] == "Name"): s["SnapshotId"]
+                for s in ec2.describe_snapshots(Filters=TAGS)["Snapshots"]}
+
+    assert f"demoapp-molecule-app-{today}" in volume_snapshots()
+    manual = [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]]
+    assert f"demoapp-molecule-db-{today}" in manual
+    # One taken long ago, as the role tags them: the next run removes it, keeps today's.
+    volume = next(iter(volume_snapshots().values()))
+    old = ec2.describe_snapshots(SnapshotIds=[volume])["Snapshots"][0]["VolumeId"]
+    ec2.create_snapshot(VolumeId=old, TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
+        {"Key": "Project", "Value": "demoapp-molecule"}, {"Key": "ManagedBy", "Value": "integration.demoapp"},
+        {"Key": "Name", "Value": "demoapp-molecule-app-20200101"}, {"Key": "Date", "Value": "20200101"}]}])
+    assert "demoapp-molecule-app-20200101" in volume_snapshots()
+    proc = playbook("aws.yml")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "demoapp-molecule-app-20200101" not in volume_snapshots()
+    assert f"demoapp-molecule-app-{today}" in volume_snapshots()
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     ('{"aws_region": ""}', "aws_region is required"),
     ('{"aws_storage_bucket": "Not_A_Bucket"}', "is not a bucket name"),
@@ -160,3 +185,5 @@ def test_teardown_twice_leaves_nothing_the_collection_tagged(ec2):
     assert "demoapp-molecule-backups" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     rds = boto3.client("rds", region_name="eu-west-3", endpoint_url=ENDPOINT)
     assert rds.describe_db_instances()["DBInstances"] == []
+    assert rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
+    assert ec2.describe_snapshots(Filters=TAGS)["Snapshots"] == []
