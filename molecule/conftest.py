@@ -101,8 +101,27 @@ def run_scenario_playbook(playbook, *args):
         capture_output=True, text=True, check=False, env=os.environ)
 
 
+def cron_file_entry(host, name):
+    """The job line of /etc/cron.d/<name> (a confined job): (its five schedule fields, its user, its command)."""
+    lines = [line for line in host.file(f"/etc/cron.d/{name}").content_string.splitlines()
+             if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]
+    assert len(lines) == 1, lines
+    fields = lines[0].split(None, 6)
+    return fields[:5], fields[5], fields[6]
+
+
+def run_cron_file_entry(host, name):
+    """Run the command of /etc/cron.d/<name> exactly as cron would (as the line's user, from /)."""
+    _schedule, user, command = cron_file_entry(host, name)
+    return host.run(f"cd / && runuser -u {user} -- /bin/sh -c {shlex.quote(command)}")
+
+
 def cron_line(host, user="demoapp"):
-    """The batch's line in the account's crontab (the one entry that is not a comment or MAILTO)."""
+    """The batch's schedule and command ("m h dom mon dow command"): from /etc/cron.d/<user>-batch when the
+    batch is confined (the default), else the one entry of the account's crontab that is not a comment or MAILTO."""
+    if host.file(f"/etc/cron.d/{user}-batch").exists:
+        schedule, _user, command = cron_file_entry(host, f"{user}-batch")
+        return " ".join([*schedule, command])
     lines = [line for line in host.check_output(f"crontab -l -u {user}").splitlines()
              if line.strip() and not line.startswith(("#", "MAILTO"))]
     assert len(lines) == 1, lines
@@ -110,7 +129,9 @@ def cron_line(host, user="demoapp"):
 
 
 def run_cron_command(host, user="demoapp"):
-    """Run the command of the batch's crontab line exactly as cron would (as the account, from /)."""
+    """Run the batch's scheduled command exactly as cron would (as the line's user, from /)."""
+    if host.file(f"/etc/cron.d/{user}-batch").exists:
+        return run_cron_file_entry(host, f"{user}-batch")
     command = cron_line(host, user).split(None, 5)[5]
     return host.run(f"cd / && runuser -u {user} -- /bin/sh -c {shlex.quote(command)}")
 

@@ -19,8 +19,9 @@ description:
     group name), C(pg_identifier) (a lower-case PostgreSQL identifier that needs no quoting), C(cidr) (an IPv4
     or IPv6 network with its prefix length), C(address) (an IP address or a network in CIDR form),
     C(service) (a firewall rule, {port, proto, sources}), C(duration) (fail2ban: a number with an optional unit
-    s, m, h, d, w), C(cron_minute), C(cron_hour), C(cron_day), C(cron_month), C(cron_weekday) (numbers, names,
-    C(*), ranges, steps and lists, each within the field's range)."
+    s, m, h, d, w), C(unit_name) (a systemd unit name without its suffix), C(cron_minute), C(cron_hour),
+    C(cron_day), C(cron_month), C(cron_weekday) (numbers, names, C(*), ranges, steps and lists, each within the
+    field's range)."
   - A kind ending in C(_list) (C(cidr_list), C(pg_identifier_list), ...) takes a list whose every element is of that
     kind.
 options:
@@ -67,6 +68,7 @@ CRON_FIELDS = {
     "cron_weekday": ("day of week", 0, 7, {n: i for i, n in enumerate("sun mon tue wed thu fri sat".split())}),
 }
 ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+UNIT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DURATION = re.compile(r"^[0-9]+(s|m|h|d|w)?$")
 
@@ -143,6 +145,8 @@ CHECKS = {
     "address": (_address_ok, "an IP address or a network in CIDR form (192.0.2.10, 192.0.2.0/24, 2001:db8::/32)"),
     "service": (_service_ok, "{port: 1-65535, proto: tcp or udp, sources: [addresses or CIDRs]}"),
     "duration": (lambda v: bool(DURATION.match(str(v).strip())), "a duration (a number with s, m, h, d or w)"),
+    "unit_name": (lambda v: isinstance(v, str) and bool(UNIT_NAME.match(v)),
+                  "a systemd unit name without its suffix (letters, digits, _ and -)"),
 }
 
 

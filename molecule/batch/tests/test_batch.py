@@ -4,20 +4,13 @@ nothing; the password lives only in the env file; runs never overlap."""
 import shlex
 
 import pytest
-from conftest import DB_PASSWORD, cron_line, psql_as_app
+from conftest import DB_PASSWORD, cron_line, psql_as_app, run_cron_command
 
 testinfra_hosts = ["ansible://targets"]
 
 
-def cron_command(host):
-    """The command of the batch's line in demoapp's crontab, exactly as cron runs it."""
-    fields = cron_line(host).split(None, 5)
-    assert fields[:5] == ["0", "1", "*", "*", "*"]
-    return fields[5]
-
-
-def run_as_cron(host, command):
-    return host.run(f"cd / && runuser -u demoapp -- /bin/sh -c {shlex.quote(command)}")
+def test_the_batch_is_scheduled_daily_at_one(host):
+    assert cron_line(host).split(None, 5)[:5] == ["0", "1", "*", "*", "*"]
 
 
 def row_count(host):
@@ -26,7 +19,7 @@ def row_count(host):
 
 def test_crontab_command_writes_a_row(host):
     before = row_count(host)
-    result = run_as_cron(host, cron_command(host))
+    result = run_cron_command(host)
     assert result.rc == 0, host.file("/logs/app/demoapp.log").content_string[-500:]
     assert row_count(host) == before + 1
     assert " OK row id=" in host.file("/logs/app/demoapp.log").content_string.splitlines()[-1]
@@ -36,7 +29,7 @@ def test_database_down_gives_connection_error_and_no_row(host):
     before = row_count(host)
     host.run_expect([0], "systemctl stop postgresql")
     try:
-        result = run_as_cron(host, cron_command(host))
+        result = run_cron_command(host)
         last = host.file("/logs/app/demoapp.log").content_string.splitlines()[-1]
     finally:
         host.run_expect([0], "systemctl start postgresql")
@@ -47,10 +40,10 @@ def test_database_down_gives_connection_error_and_no_row(host):
 
 def test_runs_never_overlap(host):
     before = row_count(host)
-    command = cron_command(host)
+    command = cron_line(host).split(None, 5)[5]
     result = host.run(
         "runuser -u demoapp -- flock /logs/app/demoapp.log.lock sleep 3 & sleep 1; "
-        f"runuser -u demoapp -- /bin/sh -c {shlex.quote(command)}; echo rc=$?; wait"
+        f"cd / && /bin/sh -c {shlex.quote(command)}; echo rc=$?; wait"
     )
     assert "rc=7" in result.stdout
     assert "another run holds" in host.file("/logs/app/demoapp.log").content_string.splitlines()[-1]

@@ -37,6 +37,7 @@ PLAYBOOK = """
         cron_logrotate_paths: [/var/log/reporter/*.log]
         cron_logrotate_owner: reporter
         cron_logrotate_group: reporter
+        cron_unit_name: reporter
 """
 
 
@@ -106,5 +107,7 @@ def test_two_roles_by_fqcn_converge_a_host_with_non_default_variables(installed)
     account = client.user("reporter")
     assert (account.home, account.shell) == ("/srv/reporter", "/usr/sbin/nologin")
     assert "sudo" in client.user("opsadmin").groups
-    crontab = client.check_output("crontab -l -u reporter")
-    assert "30 3 * * * /usr/bin/logger -t reporter scheduled >> /var/log/reporter/cron.log 2>&1" in crontab
+    assert ("30 3 * * * root /usr/local/lib/integration-demoapp/run-confined reporter.service "
+            ">> /var/log/reporter/cron.log 2>&1") in client.file("/etc/cron.d/reporter").content_string
+    unit = client.file("/etc/systemd/system/reporter.service").content_string
+    assert "User=reporter" in unit and "ExecStart=/usr/bin/logger -t reporter scheduled" in unit

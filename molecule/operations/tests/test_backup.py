@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import run_scenario_playbook, target_name
+from conftest import cron_file_entry, run_cron_file_entry, run_scenario_playbook, target_name
 
 testinfra_hosts = ["ansible://targets"]
 DIR = "/var/backups/demoapp"
@@ -12,15 +12,9 @@ def psql(host, sql, db="demoapp_db"):
     return host.check_output(f"runuser -u postgres -- psql -X -At -d {db} -c \"{sql}\"")
 
 
-def scheduled(host, kind):
-    """The command of the postgres crontab line of this backup kind, as cron runs it."""
-    line = next(entry for entry in host.check_output("crontab -l -u postgres").splitlines()
-                if entry.endswith(">/dev/null") and f"--kind {kind} " in entry)
-    return line.split(None, 5)[5]
-
-
 def run_scheduled(host, kind):
-    return host.run(f"cd / && runuser -u postgres -- /bin/sh -c '{scheduled(host, kind)}'")
+    """Run the cron line of this backup kind as cron would (it starts the confined unit and waits)."""
+    return run_cron_file_entry(host, f"demoapp-backup-{kind}")
 
 
 def dumps(host, kind):
@@ -28,9 +22,13 @@ def dumps(host, kind):
 
 
 def test_the_jobs_are_scheduled_as_documented(host):
-    crontab = host.check_output("crontab -l -u postgres")
-    assert "30 2 * * * " in crontab and "--kind daily --keep 7" in crontab
-    assert "30 3 1 * * " in crontab and "--kind monthly --keep 3" in crontab
+    assert cron_file_entry(host, "demoapp-backup-daily")[:2] == (["30", "2", "*", "*", "*"], "root")
+    assert cron_file_entry(host, "demoapp-backup-monthly")[:2] == (["30", "3", "1", "*", "*"], "root")
+    daily = host.file("/etc/systemd/system/demoapp-backup-daily.service").content_string
+    monthly = host.file("/etc/systemd/system/demoapp-backup-monthly.service").content_string
+    assert "--kind daily --keep 7" in daily and "--kind monthly --keep 3" in monthly
+    assert "User=postgres" in daily and "ReadWritePaths=/var/backups/demoapp" in daily
+    assert host.run("crontab -l -u postgres | grep -v '^#'").stdout.strip() == ""  # nothing left unconfined
     directory = host.file(DIR)
     assert (directory.user, directory.group, directory.mode) == ("postgres", "postgres", 0o700)
 

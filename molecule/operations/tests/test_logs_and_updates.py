@@ -5,7 +5,7 @@ import json
 import shlex
 
 import pytest
-from conftest import DB_PASSWORD, cron_line, run_cron_command, target_name
+from conftest import DB_PASSWORD, cron_file_entry, run_cron_command, run_cron_file_entry, target_name
 
 testinfra_hosts = ["ansible://targets"]
 BATCH_LOG = "/logs/app/demoapp.log"
@@ -15,11 +15,6 @@ REPORT = "/var/lib/integration-demoapp/security-updates.json"
 
 def root_job(host, marker):
     line = next(entry for entry in host.check_output("crontab -l -u root").splitlines() if marker in entry)
-    return line.split(None, 5)[5]
-
-
-def postgres_job(host, marker):
-    line = next(entry for entry in host.check_output("crontab -l -u postgres").splitlines() if marker in entry)
     return line.split(None, 5)[5]
 
 
@@ -36,12 +31,12 @@ def test_a_forced_rotation_compresses_the_batch_log_and_the_batch_still_writes(h
 
 
 def test_a_forced_rotation_compresses_the_operations_log_and_the_jobs_still_write(host):
-    result = host.run(f"cd / && runuser -u postgres -- /bin/sh -c {shlex.quote(postgres_job(host, ' maintain'))}")
+    result = run_cron_file_entry(host, "demoapp-maintenance")
     assert result.rc == 0, result.stderr
     host.check_output(f"rm -f {OPS_LOG}.[0-9]*")
     assert host.run("logrotate --force /etc/logrotate.d/demoapp-operations").rc == 0
     assert host.run(f"gzip -t {OPS_LOG}.1.gz").rc == 0
-    result = host.run(f"cd / && runuser -u postgres -- /bin/sh -c {shlex.quote(postgres_job(host, ' maintain'))}")
+    result = run_cron_file_entry(host, "demoapp-maintenance")
     assert result.rc == 0, result.stderr
     log = host.file(OPS_LOG)
     assert (log.user, log.mode) == ("postgres", 0o640)
@@ -68,8 +63,8 @@ def test_the_weekly_security_updates_report_is_written_by_its_scheduled_command(
     assert "Security updates pending:" in host.file("/var/log/integration-demoapp-security-updates.log").content_string
 
 
-def test_unattended_security_upgrades_only_where_asked(host):
-    asked = target_name(host) == "debian13"
+def test_unattended_security_upgrades_on_by_default_and_off_where_turned_off(host):
+    asked = target_name(host) == "debian13"  # debian12 sets updates_unattended: false
     assert host.package("unattended-upgrades").is_installed is asked
     periodic = host.file("/etc/apt/apt.conf.d/20auto-upgrades")
     assert periodic.exists is asked
@@ -78,8 +73,8 @@ def test_unattended_security_upgrades_only_where_asked(host):
 
 
 def test_no_password_in_the_process_list_while_the_jobs_run(host):
-    jobs = [f"runuser -u postgres -- /bin/sh -c {shlex.quote(postgres_job(host, '--kind daily'))}",
-            f"runuser -u demoapp -- /bin/sh -c {shlex.quote(cron_line(host).split(None, 5)[5])}"]
+    jobs = [f"/bin/sh -c {shlex.quote(cron_file_entry(host, name)[2])}" for name in ("demoapp-backup-daily",
+                                                                                    "demoapp-batch")]
     # Every process's command line, read from /proc (a minimal server may have no ps).
     listing = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"
     seen = host.check_output(

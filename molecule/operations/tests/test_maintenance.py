@@ -1,5 +1,7 @@
 """operations role: the scheduled purge and maintenance do their work; health; log rotation."""
 
+from conftest import run_cron_file_entry
+
 testinfra_hosts = ["ansible://targets"]
 LOG = "/var/log/demoapp-operations/maintenance.log"
 
@@ -9,9 +11,8 @@ def psql(host, sql):
 
 
 def run_scheduled(host, job):
-    line = next(entry for entry in host.check_output("crontab -l -u postgres").splitlines()
-                if entry.endswith(">/dev/null") and f" {job}" in entry.split("maintenance.py", 1)[-1])
-    return host.run(f"cd / && runuser -u postgres -- /bin/sh -c '{line.split(None, 5)[5]}'")
+    """Run the confined job's cron line as cron would (purge or maintain)."""
+    return run_cron_file_entry(host, {"purge": "demoapp-purge", "maintain": "demoapp-maintenance"}[job])
 
 
 def test_health_is_ok_on_a_fresh_converge(host):

@@ -11,7 +11,7 @@ from conftest import run_cron_command
 testinfra_hosts = ["ansible://acme"]
 
 # Files the roles manage: none may change when a value is refused.
-MANAGED = ["/etc/ssh/sshd_config", "/etc/fail2ban/jail.local", "/var/spool/cron/crontabs/acme",
+MANAGED = ["/etc/ssh/sshd_config", "/etc/fail2ban/jail.local", "/etc/cron.d/acme-batch",
            "/srv/acme/app/.env", "/srv/acme/app/app.py", "/etc/postgresql/15/main/pg_hba.conf",
            "/etc/postgresql/15/main/conf.d/50-demoapp.conf", "/etc/passwd", "/etc/group",
            "/etc/sudoers.d/50-app-account-admins", "/etc/logrotate.d/acme"]

@@ -1,0 +1,89 @@
+"""The batch runs confined: a probe under exactly its unit's sandbox can write only to the log directory and
+its private /tmp, cannot gain privileges; the real batch still writes its row and log line through cron."""
+
+import re
+import shlex
+
+import pytest
+from conftest import cron_file_entry, psql_as_app, run_cron_command
+
+testinfra_hosts = ["ansible://targets"]
+UNIT = "/etc/systemd/system/demoapp-batch.service"
+PROBE = r"""for d in /logs/app /tmp /opt/app/demoapp /etc /home /root /var/tmp /var/lib /usr/local/bin; do
+  if touch "$d/probe-write" 2>/dev/null; then echo "write $d yes"; rm -f "$d/probe-write"; else echo "write $d no"; fi
+done
+sudo -n true 2>&1 | head -1 | sed 's/^/sudo /'
+su -c true root </dev/null 2>&1 | head -1 | sed 's/^/su /'
+grep '^CapEff' /proc/self/status
+grep '^NoNewPrivs' /proc/self/status
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(host):
+    """What the probe printed, run as demoapp-probe.service: the batch's unit with only its command replaced."""
+    unit = host.file(UNIT).content_string
+    script = "/run/demoapp-probe.sh"
+    host.run_expect([0], f"printf '%s' {shlex.quote(PROBE)} > {script} && chmod 755 {script}")
+    probe_unit = re.sub(r"(?m)^ExecStart=.*$", f"ExecStart=/bin/sh {script}", unit)
+    assert probe_unit != unit
+    host.run_expect([0], f"printf '%s' {shlex.quote(probe_unit)} > /run/systemd/system/demoapp-probe.service "
+                         "&& systemctl daemon-reload")
+    try:
+        since = host.check_output("date +%s.%N")
+        host.run("systemctl start --wait demoapp-probe.service")
+        return host.check_output(
+            f"journalctl --sync; journalctl -q -o cat --since @{since} _SYSTEMD_UNIT=demoapp-probe.service")
+    finally:
+        host.run(f"rm -f /run/systemd/system/demoapp-probe.service {script}; systemctl daemon-reload")
+
+
+@pytest.mark.parametrize("path", ["/logs/app", "/tmp"])
+def test_the_confined_batch_writes_its_log_directory_and_private_tmp(probe, path):
+    assert f"write {path} yes" in probe.splitlines(), probe
+
+
+@pytest.mark.parametrize("path", ["/opt/app/demoapp", "/etc", "/home", "/root", "/var/tmp", "/var/lib",
+                                  "/usr/local/bin"])
+def test_the_confined_batch_cannot_write_elsewhere(probe, path):
+    assert f"write {path} no" in probe.splitlines(), probe
+
+
+def test_the_confined_batch_cannot_gain_privileges(probe):
+    lines = probe.splitlines()
+    assert "NoNewPrivs:\t1" in lines and "CapEff:\t0000000000000000" in lines, probe
+    assert any(line.startswith("sudo ") and "no new privileges" in line for line in lines), probe
+    assert any(line.startswith("su ") for line in lines) and "uid=0" not in probe, probe
+
+
+def test_the_private_tmp_is_not_the_hosts(host, probe):
+    assert not host.file("/tmp/probe-write").exists
+
+
+def test_cron_starts_the_unit_and_the_batch_writes_its_row_and_log_line(host):
+    schedule, user, command = cron_file_entry(host, "demoapp-batch")
+    assert (schedule, user) == (["0", "1", "*", "*", "*"], "root")
+    assert command.startswith("/usr/local/lib/integration-demoapp/run-confined demoapp-batch.service ")
+    before = int(psql_as_app(host, "SELECT count(*) FROM app_logs").stdout)
+    result = run_cron_command(host)
+    assert result.rc == 0, result.stdout + result.stderr
+    assert int(psql_as_app(host, "SELECT count(*) FROM app_logs").stdout) == before + 1
+    assert " OK row id=" in host.file("/logs/app/demoapp.log").content_string.splitlines()[-1]
+    assert "demoapp" == host.check_output("systemctl show -P User demoapp-batch.service")
+
+
+def test_a_failure_reaches_cron_with_the_batchs_exit_status_and_message(host):
+    host.run_expect([0], "systemctl stop postgresql")
+    try:
+        result = run_cron_command(host)
+    finally:
+        host.run_expect([0], "systemctl start postgresql")
+    assert result.rc == 4
+    assert "ERROR exit=4 database unreachable" in host.file("/logs/app/cron.log").content_string.splitlines()[-1]
+
+
+def test_systemd_rates_the_unit_exposure_at_most_2(host):
+    out = host.check_output("systemd-analyze security --no-pager demoapp-batch.service")
+    level = float(re.search(r"Overall exposure level for demoapp-batch\.service: ([0-9.]+)", out).group(1))
+    print(f"systemd-analyze security demoapp-batch.service ({host.system_info.codename}): {level}")
+    assert level <= 2.0, out

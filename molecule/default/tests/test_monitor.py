@@ -1,0 +1,83 @@
+"""Failures seen in seconds: the monitor turns a failed batch into an err journal entry naming it within 10 s,
+does not repeat it after a restart, catches a failure logged while it was down, and keeps following after
+log and journal rotation."""
+
+import json
+import time
+
+from conftest import run_cron_command
+
+testinfra_hosts = ["ansible://targets"]
+INCIDENTS = "/var/lib/demoapp-monitor/incidents.jsonl"
+
+
+def alerts(host, since):
+    """The monitor's err entries since the epoch second ``since``."""
+    out = host.run(f"journalctl --no-pager -q -o cat -t demoapp-monitor -p err --since @{since}").stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def fail_the_batch(host):
+    """Run the batch's cron command with PostgreSQL stopped (exit 4)."""
+    host.run_expect([0], "systemctl stop postgresql")
+    try:
+        assert run_cron_command(host).rc == 4
+    finally:
+        host.run_expect([0], "systemctl start postgresql")
+
+
+def wait_for_alerts(host, since, count, limit=10.0):
+    """Seconds until ``count`` alerts are in the journal (fails after ``limit``)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if len(alerts(host, since)) >= count:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise AssertionError(f"fewer than {count} alerts after {limit} s: {alerts(host, since)}")
+
+
+def incidents(host):
+    return [json.loads(line) for line in host.file(INCIDENTS).content_string.splitlines()] \
+        if host.file(INCIDENTS).exists else []
+
+
+def test_the_monitor_runs_unprivileged_and_reads_the_journal_only(host):
+    assert host.service("demoapp-monitor").is_running and host.service("demoapp-monitor").is_enabled
+    assert host.check_output("systemctl show -P User demoapp-monitor.service") == "demoapp-monitor"
+    assert "systemd-journal" in host.user("demoapp-monitor").groups
+    assert host.user("demoapp-monitor").shell == "/usr/sbin/nologin"
+
+
+def test_a_failed_batch_raises_one_err_entry_naming_it_within_10_seconds(host):
+    since = int(host.check_output("date +%s"))
+    before = len(incidents(host))
+    fail_the_batch(host)
+    elapsed = wait_for_alerts(host, since, 1)
+    print(f"alert {elapsed:.1f} s after the batch's failure ({host.system_info.codename})")
+    [alert] = alerts(host, since)
+    assert "job demoapp-batch failed" in alert and "ERROR exit=4 database unreachable" in alert, alert
+    new = incidents(host)[before:]
+    assert [(i["job"], i["exit_status"]) for i in new] == [("demoapp-batch", 4)]
+
+
+def test_a_restart_repeats_nothing_and_misses_nothing_logged_while_it_was_down(host):
+    since = int(host.check_output("date +%s")) - 1
+    before = len(incidents(host))
+    host.run_expect([0], "systemctl restart demoapp-monitor")
+    time.sleep(3)
+    assert len(incidents(host)) == before and alerts(host, since) == []
+    host.run_expect([0], "systemctl stop demoapp-monitor")
+    try:
+        fail_the_batch(host)  # while the monitor is down
+    finally:
+        host.run_expect([0], "systemctl start demoapp-monitor")
+    wait_for_alerts(host, since, 1)
+    time.sleep(2)
+    assert len(alerts(host, since)) == 1 and len(incidents(host)) == before + 1
+
+
+def test_after_log_and_journal_rotation_the_next_failure_is_still_caught(host):
+    host.run_expect([0], "logrotate --force /etc/logrotate.d/demoapp && journalctl --rotate")
+    since = int(host.check_output("date +%s"))
+    fail_the_batch(host)
+    wait_for_alerts(host, since, 1)
