@@ -15,11 +15,16 @@ non-zero with one line, keeps every previous backup, and leaves no partial file.
 restore: checks the file's sha256, takes a safety dump of the current database, then
 restores the file into the database in one transaction.
 
+With --s3-bucket, each verified backup is also copied to s3://BUCKET/<server>/<db>/<kind>/
+(offsite.py) and the oldest copies of that kind there beyond --keep are removed; a failed
+copy keeps the local backup and fails the run (exit 6), so it is seen.
+
 Every run appends one line to DIR/backup.log and one JSON record to DIR/backups.jsonl
-(server, database, kind, file, start, end, size, sha256, state, error): the record the
+(server, database, kind, file, start, end, size, sha256, state, error, s3): the record the
 operations API reads.
 
-Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, 5 verification failed.
+Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, 5 verification failed,
+6 copy to S3 failed (the local backup is kept).
 """
 
 import argparse
@@ -32,6 +37,7 @@ import socket
 import subprocess
 import sys
 
+import offsite
 from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect, now_utc
 
 EXIT_DUMP, EXIT_VERIFY = EXIT_DB, 5
@@ -155,7 +161,14 @@ def backup(args, kind, record):
     record.update(size=os.path.getsize(final), sha256=checksum, rows=sum(expected.values()))
     if args.keep:
         record["pruned"] = prune(args, kind, args.keep)
-    return f"{kind} {record['file']} size={record['size']} sha256={checksum} verified rows={record['rows']}"
+    line = f"{kind} {record['file']} size={record['size']} sha256={checksum} verified rows={record['rows']}"
+    if getattr(args, "s3_bucket", None) and kind != "safety":
+        prefix = args.s3_prefix if args.s3_prefix is not None else f"{args.server}/{args.db}/"
+        key, removed = offsite.copy(offsite.client(args.s3_endpoint_url), args.s3_bucket, f"{prefix}{kind}/", final,
+                                    args.keep)
+        record["s3"] = {"bucket": args.s3_bucket, "key": key, "pruned": removed}
+        line += f" copied to s3://{args.s3_bucket}/{key}"
+    return line
 
 
 def pick(args):
@@ -204,7 +217,7 @@ def log(args, line, record):
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Verified backups of the application database, and restore.",
                                      epilog="Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, "
-                                            "5 verification failed.")
+                                            "5 verification failed, 6 copy to S3 failed (the local backup is kept).")
     parser.add_argument("action", choices=["backup", "restore"])
     add_connection_arguments(parser)
     parser.add_argument("--dir", required=True, help="backup directory (0700, owned by the account running this)")
@@ -213,6 +226,9 @@ def main(argv=None):
     parser.add_argument("--file", help="restore: backup file (default: the newest daily backup)")
     parser.add_argument("--server", default=socket.gethostname(), help="server name in the record")
     parser.add_argument("--pg-bin", help="directory of pg_dump and friends (default: the newest installed)")
+    parser.add_argument("--s3-bucket", help="backup: also copy each verified backup to this S3 bucket")
+    parser.add_argument("--s3-prefix", help="backup: key prefix in the bucket (default: <server>/<db>/)")
+    parser.add_argument("--s3-endpoint-url", help="backup: another S3 endpoint (an emulator, a compatible store)")
     args = parser.parse_args(argv)
 
     record = {"server": args.server, "database": args.db, "kind": args.kind if args.action == "backup" else "restore",

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -150,3 +151,94 @@ def test_a_backup_whose_checksum_does_not_match_is_refused(pg, appdb, backup_dir
     assert "does not match" in proc.stderr
     assert count(pg, appdb) == 0  # nothing restored
     assert not dumps(backup_dir, "safety")
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's S3 on a free loopback port, with fake credentials (nothing here can reach AWS)."""
+    import socket
+    import time
+
+    import boto3
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    fake = {"AWS_ACCESS_KEY_ID": "unit-fake", "AWS_SECRET_ACCESS_KEY": "unit-fake", "AWS_DEFAULT_REGION": "eu-west-3"}
+    saved = {key: os.environ.get(key) for key in fake}
+    os.environ.update(fake)
+    client = boto3.client("s3", endpoint_url=endpoint)
+    for _attempt in range(100):
+        try:
+            client.create_bucket(Bucket="unit-backups", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+            break
+        except Exception:  # the server is still starting
+            time.sleep(0.1)
+    yield client, endpoint
+    server.terminate()
+    server.wait()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key)
+        else:
+            os.environ[key] = value
+
+
+def s3_dumps(client, kind):
+    listing = client.list_objects_v2(Bucket="unit-backups", Prefix="unit/appdb/")
+    return sorted(item["Key"] for item in listing.get("Contents", []) if f"/{kind}/" in item["Key"])
+
+
+def test_each_verified_backup_is_copied_to_s3_and_pruned_there_by_the_same_retention(pg, appdb, backup_dir, s3):
+    client, endpoint = s3
+    offsite = ["--s3-bucket", "unit-backups", "--s3-prefix", "unit/appdb/", "--s3-endpoint-url", endpoint]
+    for _attempt in range(3):
+        proc = run(pg, appdb, backup_dir, "backup", "--kind", "daily", "--keep", "2", *offsite)
+        assert proc.returncode == 0, proc.stderr
+    local = [p.name for p in dumps(backup_dir, "daily")]
+    copied = s3_dumps(client, "daily")
+    assert [key.rsplit("/", 1)[1] for key in copied if key.endswith(".dump")] == local
+    assert len(copied) == 4  # two dumps, each with its .sha256
+    body = client.get_object(Bucket="unit-backups", Key=copied[0])["Body"].read()
+    assert body == (backup_dir / copied[0].rsplit("/", 1)[1]).read_bytes()
+    record = records(backup_dir)[-1]
+    assert record["s3"]["key"] == copied[2] and len(record["s3"]["pruned"]) == 1
+    assert "copied to s3://unit-backups/unit/appdb/daily/" in (backup_dir / "backup.log").read_text()
+
+
+def test_a_failed_copy_keeps_the_local_backup_and_fails_the_run(pg, appdb, backup_dir, s3):
+    _client, endpoint = s3
+    proc = run(pg, appdb, backup_dir, "backup", "--kind", "daily", "--s3-bucket", "no-such-bucket",
+               "--s3-endpoint-url", endpoint)
+    assert proc.returncode == 6
+    assert "copy to s3://no-such-bucket/unit/" in proc.stderr and "NoSuchBucket" in proc.stderr
+    assert len(dumps(backup_dir, "daily")) == 1  # verified and kept on the host
+    assert records(backup_dir)[-1]["state"] == "failed"
+
+
+def test_the_operations_role_schedules_the_copy_only_when_a_bucket_is_set(tmp_path):
+    """The scheduled backup command as roles/operations writes it, with and without a bucket."""
+    import yaml
+
+    role = ROOT / "roles" / "operations"
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "vars_files": [str(ROOT / "roles" / "application" / "defaults" / "main.yml"),
+                            str(role / "defaults" / "main.yml"), str(role / "vars" / "main.yml")],
+             "tasks": [{"name": "Show", "ansible.builtin.copy": {"content": "{{ _operations_command }}",
+                                                                 "dest": str(tmp_path / "{{ out }}")}}]}]
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    commands = {}
+    for out, bucket in (("plain", ""), ("offsite", "demoapp-backups")):
+        proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", "-e", f"out={out}",
+                               "-e", f"operations_backup_s3_bucket={bucket}", "-e",
+                               "operations_backup_s3_endpoint_url=http://127.0.0.1:5055",
+                               "-e", f"ansible_python_interpreter={sys.executable}", str(tmp_path / "play.yml")],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        commands[out] = (tmp_path / out).read_text()
+    assert "--s3" not in commands["plain"]
+    assert commands["offsite"] == (commands["plain"] + " --s3-bucket demoapp-backups"
+                                   " --s3-endpoint-url http://127.0.0.1:5055")

@@ -23,7 +23,14 @@ def ec2():
 
 @pytest.fixture(scope="module")
 def vpc(ec2):
-    vpcs = ec2.describe_vpcs(Filters=TAGS)["Vpcs"]
+    vpcs = ec2.describe_vpcs(Filters=[*TAGS, {"Name": "tag:Name", "Values": ["demoapp-molecule"]}])["Vpcs"]
+    assert len(vpcs) == 1, vpcs
+    return vpcs[0]
+
+
+@pytest.fixture(scope="module")
+def peer_vpc(ec2):
+    vpcs = ec2.describe_vpcs(Filters=[*TAGS, {"Name": "tag:Name", "Values": ["demoapp-molecule-peer"]}])["Vpcs"]
     assert len(vpcs) == 1, vpcs
     return vpcs[0]
 
@@ -59,6 +66,23 @@ def test_public_route_via_the_internet_gateway_private_via_the_nat_gateway(ec2, 
         assert len(table["Associations"]) == 2
     assert default_route == {"public": igw["InternetGateways"][0]["InternetGatewayId"],
                              "private": nat[0]["NatGatewayId"]}
+
+
+def test_the_second_vpc_is_peered_with_routes_on_both_sides(ec2, vpc, peer_vpc):
+    assert peer_vpc["CidrBlock"] == "10.30.0.0/16"
+    peerings = ec2.describe_vpc_peering_connections(Filters=TAGS)["VpcPeeringConnections"]
+    [peering] = [p for p in peerings if p["Status"]["Code"] == "active"]
+    assert {peering["RequesterVpcInfo"]["VpcId"], peering["AccepterVpcInfo"]["VpcId"]} == {vpc["VpcId"],
+                                                                                            peer_vpc["VpcId"]}
+    pcx = peering["VpcPeeringConnectionId"]
+
+    def peering_routes(of_vpc):
+        tables = ec2.describe_route_tables(Filters=in_vpc(of_vpc) + TAGS)["RouteTables"]
+        return {(r["DestinationCidrBlock"], r.get("VpcPeeringConnectionId")) for t in tables for r in t["Routes"]
+                if r.get("VpcPeeringConnectionId")}, len(tables)
+
+    assert peering_routes(vpc) == ({("10.30.0.0/16", pcx)}, 2)  # the same route in the public and private tables
+    assert peering_routes(peer_vpc) == ({("10.20.0.0/16", pcx)}, 1)
 
 
 def test_security_group_rules_are_exactly_as_declared(ec2, vpc):
@@ -155,6 +179,9 @@ def test_snapshots_carry_dated_names_and_old_ones_are_pruned(ec2):
     ('{"aws_security_trusted_cidrs": ["0.0.0.0/0"]}', "opens SSH to the whole Internet"),
     ('{"aws_network_private_subnets": [{"cidr": "10.20.0.128/25", "az": "a"}]}',
      "subnets 10.20.0.0/24 and 10.20.0.128/25 overlap"),
+    ('{"aws_network_peer_vpc_cidr": "10.20.128.0/17", '
+     '"aws_network_peer_subnets": [{"cidr": "10.20.128.0/24", "az": "a"}]}',
+     "aws_network_vpc_cidr and aws_network_peer_vpc_cidr: VPCs 10.20.0.0/16 and 10.20.128.0/17 overlap"),
 ])
 def test_bad_input_is_refused_before_any_change(ec2, extra, message):
     before = ec2.describe_vpcs()["Vpcs"], ec2.describe_security_groups()["SecurityGroups"]
@@ -177,6 +204,8 @@ def test_teardown_twice_leaves_nothing_the_collection_tagged(ec2):
     assert second.returncode == 0, second.stdout[-3000:]
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0 ", second.stdout), second.stdout[-2000:]
     assert ec2.describe_vpcs(Filters=TAGS)["Vpcs"] == []
+    assert [p for p in ec2.describe_vpc_peering_connections(Filters=TAGS)["VpcPeeringConnections"]
+            if p["Status"]["Code"] not in ("deleted", "rejected")] == []
     assert ec2.describe_security_groups(Filters=TAGS)["SecurityGroups"] == []
     assert ec2.describe_subnets(Filters=TAGS)["Subnets"] == []
     assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"] == []
