@@ -41,7 +41,7 @@ apt_install() {
 
 step_venv() {
   local stamp="$VENV/.requirements.sha256" want
-  want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/files/securestack/requirements-debian12.txt" | sha256sum | cut -d' ' -f1)"
   if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     say "venv $VENV is up to date"
     return
@@ -51,6 +51,11 @@ step_venv() {
   python3 -m venv "$VENV" 2>"$CACHE/venv.err" || die "python3 -m venv failed: $(tail -n1 "$CACHE/venv.err")"
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt" >"$CACHE/pip.log" 2>&1 \
     || die "pip install -r requirements.txt failed: $(grep -E '^ERROR' "$CACHE/pip.log" | tail -n1)"
+  # The operations API is also tested against Debian 12's Django stack (tests/unit/test_securestack.py).
+  rm -rf "$VENV/debian12-api"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --target "$VENV/debian12-api" \
+    -r "$ROOT/files/securestack/requirements-debian12.txt" >>"$CACHE/pip.log" 2>&1 \
+    || die "pip install of Debian 12's API stack failed: $(grep -E '^ERROR' "$CACHE/pip.log" | tail -n1)"
   echo "$want" >"$stamp"
   say "venv ready"
 }

@@ -73,8 +73,8 @@ def test_unattended_security_upgrades_on_by_default_and_off_where_turned_off(hos
 
 
 def test_no_password_in_the_process_list_while_the_jobs_run(host):
-    jobs = [f"/bin/sh -c {shlex.quote(cron_file_entry(host, name)[2])}" for name in ("demoapp-backup-daily",
-                                                                                    "demoapp-batch")]
+    jobs = [f"/bin/sh -c {shlex.quote(cron_file_entry(host, name)[2])}"
+            for name in ("demoapp-backup-daily", "demoapp-batch")]
     # Every process's command line, read from /proc (a minimal server may have no ps).
     listing = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done"
     seen = host.check_output(

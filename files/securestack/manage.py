@@ -1,0 +1,10 @@
+"""SecureStack's management commands: python3 manage.py migrate | createsuperuser | check --deploy ..."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securestack.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)

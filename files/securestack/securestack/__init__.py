@@ -1,0 +1,1 @@
+"""SecureStack: the operations API of the system integration.demoapp deploys."""

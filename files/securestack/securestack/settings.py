@@ -1,0 +1,85 @@
+"""Settings, all from the environment (the role writes them to a 0600 env file from vault variables).
+
+Required: SECURESTACK_SECRET_KEY, SECURESTACK_JWT_SIGNING_KEY, SECURESTACK_DB_NAME, SECURESTACK_DB_USER,
+SECURESTACK_DB_PASSWORD. Optional: SECURESTACK_DB_HOST (default: the local socket), SECURESTACK_DB_PORT,
+SECURESTACK_DB_SSLMODE, SECURESTACK_ALLOWED_HOSTS (comma-separated), SECURESTACK_JWT_MINUTES (access token
+lifetime, default 15), SECURESTACK_SERVICE_TOKEN (the credential the collection's jobs record backups and
+incidents with), SECURESTACK_DEBUG (never in production).
+Written for the Django, Django REST Framework and simplejwt versions Debian 12 and 13 package.
+"""
+
+import datetime
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def required(name):
+    value = os.environ.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(f"{name} is not set (the securestack role writes it from a vault variable)")
+    return value
+
+
+SECRET_KEY = required("SECURESTACK_SECRET_KEY")
+DEBUG = os.environ.get("SECURESTACK_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("SECURESTACK_ALLOWED_HOSTS", "localhost").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "rest_framework",
+    "console",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+ROOT_URLCONF = "securestack.urls"
+APPEND_SLASH = False  # /api/servers, never a redirect
+WSGI_APPLICATION = "securestack.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": required("SECURESTACK_DB_NAME"),
+        "USER": required("SECURESTACK_DB_USER"),
+        "PASSWORD": required("SECURESTACK_DB_PASSWORD"),
+        "HOST": os.environ.get("SECURESTACK_DB_HOST", ""),
+        "PORT": os.environ.get("SECURESTACK_DB_PORT", ""),
+        "OPTIONS": {"sslmode": os.environ.get("SECURESTACK_DB_SSLMODE", "prefer")},
+        "CONN_MAX_AGE": 60,
+    }
+}
+
+# nginx terminates TLS and says so; cookies are not used (JWT in the Authorization header).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "console.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": required("SECURESTACK_JWT_SIGNING_KEY"),
+    "ACCESS_TOKEN_LIFETIME": datetime.timedelta(minutes=int(os.environ.get("SECURESTACK_JWT_MINUTES", "15"))),
+    "REFRESH_TOKEN_LIFETIME": datetime.timedelta(hours=8),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+SERVICE_TOKEN = os.environ.get("SECURESTACK_SERVICE_TOKEN", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}

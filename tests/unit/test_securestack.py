@@ -1,0 +1,262 @@
+"""files/securestack, the operations API, against a real PostgreSQL: the permission matrix, JWTs that must be
+refused, an audit row for every critical action, an audit table the database keeps append-only, and bad input
+answered with 400 and a clear message."""
+
+import datetime
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, superuser_connect
+
+APP = ROOT / "files" / "securestack"
+SERVICE_TOKEN = "unit-service-token-0123456789"
+SIGNING_KEY = "unit-jwt-signing-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def django_db(pg):
+    """A database owned by a non-superuser role, the migrations applied, Django set up against it."""
+    name, role = "securestack_" + uuid.uuid4().hex[:8], "securestack_app"
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+                f"CREATE ROLE {role} LOGIN PASSWORD 'unit-app-pw'; END IF; END$$")
+    cur.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+    conn.close()
+    os.environ.update({
+        "SECURESTACK_SECRET_KEY": "unit-secret-key-not-for-production", "SECURESTACK_JWT_SIGNING_KEY": SIGNING_KEY,
+        "SECURESTACK_DB_NAME": name, "SECURESTACK_DB_USER": role, "SECURESTACK_DB_PASSWORD": "unit-app-pw",
+        "SECURESTACK_DB_HOST": pg["host"], "SECURESTACK_DB_PORT": str(pg["port"]),
+        "SECURESTACK_SERVICE_TOKEN": SERVICE_TOKEN, "SECURESTACK_ALLOWED_HOSTS": "testserver",
+        "DJANGO_SETTINGS_MODULE": "securestack.settings"})
+    sys.path.insert(0, str(APP))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    yield name
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture(scope="module")
+def world(django_db):
+    """An administrator, a user associated with web1 only, and web1, web2 with a backup and an incident each."""
+    from console.models import BackupTask, Incident, Server
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    users = get_user_model().objects
+    admin = users.create_user("root-admin", password="Admin pw 0123456", is_staff=True)
+    alice = users.create_user("alice", password="Alice pw 0123456")
+    web1, web2 = Server.objects.create(name="web1"), Server.objects.create(name="web2")
+    web1.users.add(alice)
+    for server in (web1, web2):
+        BackupTask.objects.create(server=server, kind="daily", started_at=timezone.now(), state="ok",
+                                  checksum="ab" * 32)
+        Incident.objects.create(server=server, title="disk", opened_by="seed")
+    return {"admin": admin, "alice": alice, "web1": web1, "web2": web2}
+
+
+def client(world, who):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    api = APIClient()
+    if who == "service":
+        api.credentials(HTTP_AUTHORIZATION=f"Service {SERVICE_TOKEN}")
+    elif who in ("admin", "user"):
+        user = world["admin"] if who == "admin" else world["alice"]
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return api
+
+
+def request(world, who, method, path, body=None):
+    """Replace <web1>, <incident> and <new-server> in the path with fresh objects; returns the response."""
+    from console.models import Incident, Server
+
+    if "<incident>" in path:
+        path = path.replace("<incident>", str(Incident.objects.create(server=world["web1"], title="t",
+                                                                      opened_by="seed").pk))
+    if "<new-server>" in path:
+        path = path.replace("<new-server>", str(Server.objects.create(name="s-" + uuid.uuid4().hex[:8]).pk))
+    path = path.replace("<web1>", str(world["web1"].pk)).replace("<web2>", str(world["web2"].pk))
+    if isinstance(body, dict) and body.get("name") == "<unique>":
+        body = {**body, "name": "s-" + uuid.uuid4().hex[:8]}
+    return getattr(client(world, who), method)(path, body, format="json")
+
+
+NOW = "2026-11-29T01:00:00Z"
+BACKUP = {"server": "web1", "kind": "daily", "started_at": NOW, "ended_at": NOW, "state": "ok", "size": 10,
+          "checksum": "cd" * 32}
+MATRIX = [  # method, path, body, {role: expected status}
+    ("get", "/api/servers", None, {"anonymous": 401, "user": 200, "admin": 200, "service": 200}),
+    ("post", "/api/servers", {"name": "<unique>"}, {"anonymous": 401, "user": 403, "admin": 201, "service": 201}),
+    ("get", "/api/servers/<web1>", None, {"anonymous": 401, "user": 200, "admin": 200, "service": 200}),
+    ("get", "/api/servers/<web2>", None, {"anonymous": 401, "user": 404, "admin": 200, "service": 200}),
+    ("patch", "/api/servers/<web1>", {"status": "maintenance"},
+     {"anonymous": 401, "user": 403, "admin": 200, "service": 200}),
+    ("delete", "/api/servers/<new-server>", None, {"anonymous": 401, "user": 403, "admin": 204, "service": 403}),
+    ("get", "/api/backups?server=web1", None, {"anonymous": 401, "user": 200, "admin": 200, "service": 403}),
+    ("post", "/api/backups", BACKUP, {"anonymous": 401, "user": 403, "admin": 201, "service": 201}),
+    ("delete", "/api/backups/1", None, {"anonymous": 401, "user": 405, "admin": 405, "service": 405}),
+    ("get", "/api/incidents", None, {"anonymous": 401, "user": 200, "admin": 200, "service": 200}),
+    ("post", "/api/incidents", {"server": "web1", "title": "slow", "severity": "high"},
+     {"anonymous": 401, "user": 201, "admin": 201, "service": 201}),
+    ("post", "/api/incidents", {"server": "web2", "title": "slow"},
+     {"anonymous": 401, "user": 403, "admin": 201, "service": 201}),
+    ("post", "/api/incidents/<incident>/resolve", {}, {"anonymous": 401, "user": 200, "admin": 200, "service": 200}),
+    ("post", "/api/incidents/resolve-job", {"server": "web1", "job": "demoapp-batch"},
+     {"anonymous": 401, "user": 403, "admin": 200, "service": 200}),
+    ("get", "/api/audit", None, {"anonymous": 401, "user": 403, "admin": 200, "service": 403}),
+    ("post", "/api/audit", {}, {"anonymous": 401, "user": 405, "admin": 405, "service": 405}),
+    ("get", "/api/health", None, {"anonymous": 200, "user": 200, "admin": 200, "service": 200}),
+]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "user", "admin", "service"])
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX,
+                         ids=[f"{m.upper()} {p} {b.get('server', '') if b else ''}" for m, p, b, _e in MATRIX])
+def test_the_permission_matrix(world, who, method, path, body, expected):
+    response = request(world, who, method, path, body)
+    assert response.status_code == expected[who], response.content
+
+
+def test_a_user_lists_only_the_servers_associated_with_them(world):
+    names = [server["name"] for server in request(world, "user", "get", "/api/servers").json()]
+    assert names == ["web1"]
+    assert {b["server"] for b in request(world, "user", "get", "/api/backups").json()} == {"web1"}
+
+
+def login(world, username, password):
+    from rest_framework.test import APIClient
+
+    return APIClient().post("/api/auth/login", {"username": username, "password": password}, format="json")
+
+
+def test_login_returns_tokens_that_open_the_api_and_a_refresh_gives_a_new_access_token(world):
+    from rest_framework.test import APIClient
+
+    tokens = login(world, "alice", "Alice pw 0123456").json()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/servers").status_code == 200
+    refreshed = APIClient().post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 200 and refreshed.json()["access"]
+    assert login(world, "alice", "wrong password").status_code == 401
+
+
+def forged_tokens(world):
+    """Tokens the API must refuse: expired, tampered, signed with another key, and alg none."""
+    import jwt
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    expired = AccessToken.for_user(world["admin"])
+    expired.set_exp(lifetime=-datetime.timedelta(minutes=1))
+    good = str(AccessToken.for_user(world["alice"]))
+    payload = jwt.decode(good, SIGNING_KEY, algorithms=["HS256"])
+    header, _body, signature = good.split(".")
+    elevated = jwt.encode({**payload, "user_id": str(world["admin"].pk)}, "x" * 32, algorithm="HS256").split(".")[1]
+    return {"expired": str(expired), "tampered": f"{header}.{elevated}.{signature}",
+            "another key": jwt.encode({**payload, "user_id": str(world["admin"].pk)}, "another-key-" * 4,
+                                      algorithm="HS256"),
+            "alg none": jwt.encode({**payload, "user_id": str(world["admin"].pk)}, None, algorithm="none")}
+
+
+@pytest.mark.parametrize("kind", ["expired", "tampered", "another key", "alg none"])
+def test_forged_or_expired_tokens_are_refused(world, kind):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {forged_tokens(world)[kind]}")
+    assert api.get("/api/audit").status_code == 401
+
+
+def test_a_wrong_service_credential_is_refused(world):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Service not-the-token")
+    assert api.post("/api/backups", BACKUP, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(("action", "method", "path", "body"), [
+    ("server.create", "post", "/api/servers", {"name": "<unique>"}),
+    ("server.update", "patch", "/api/servers/<web1>", {"status": "active"}),
+    ("server.delete", "delete", "/api/servers/<new-server>", None),
+    ("incident.open", "post", "/api/incidents", {"server": "web1", "title": "audited"}),
+    ("incident.resolve", "post", "/api/incidents/<incident>/resolve", {}),
+    ("backup.record", "post", "/api/backups", BACKUP),
+])
+def test_every_critical_action_writes_an_audit_row(world, action, method, path, body):
+    from console.models import AuditEvent
+
+    before = AuditEvent.objects.filter(action=action).count()
+    assert request(world, "admin", method, path, body).status_code in (200, 201, 204)
+    event = AuditEvent.objects.filter(action=action).first()
+    assert AuditEvent.objects.filter(action=action).count() == before + 1
+    assert event.actor == "root-admin" and event.source_address == "127.0.0.1"
+
+
+def test_logins_are_audited_success_and_failure(world):
+    from console.models import AuditEvent
+
+    login(world, "alice", "Alice pw 0123456")
+    login(world, "alice", "not her password")
+    assert AuditEvent.objects.filter(action="login.success", actor="alice").exists()
+    assert AuditEvent.objects.filter(action="login.failure", actor="alice").exists()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE console_auditevent SET actor = 'someone else'",
+                                       "DELETE FROM console_auditevent", "TRUNCATE console_auditevent"])
+def test_the_database_refuses_to_change_or_remove_audit_rows(world, statement):
+    from console.models import AuditEvent
+    from django.db import DatabaseError, connection, transaction
+
+    AuditEvent.objects.create(actor="unit", action="probe")
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEvent.objects.count() == count
+
+
+@pytest.mark.parametrize(("body", "content_type", "message"), [
+    ('{"name": "broken', "application/json", "JSON parse error"),
+    ('{"name": "ok-name", "colour": "blue"}', "application/json", "colour"),
+    ("name=x", "application/x-www-form-urlencoded", "Unsupported media type"),
+])
+def test_bad_input_gets_400_or_415_with_a_clear_message_never_a_500(world, body, content_type, message):
+    api = client(world, "admin")
+    response = api.generic("POST", "/api/servers", body, content_type=content_type)
+    assert response.status_code in (400, 415), response.content
+    assert message in response.content.decode()
+    assert response.json()["error"]
+
+
+def test_an_unknown_path_is_a_json_404(world):
+    response = client(world, "admin").get("/api/nothing-here")
+    assert response.status_code == 404 and response.json() == {"error": "not found"}
+
+
+@pytest.mark.skipif(os.environ.get("SECURESTACK_STACK") == "debian12", reason="this is the Debian 12 run itself")
+def test_the_same_tests_pass_on_debian_12s_django_stack():
+    """Debian 12 packages Django 3.2, DRF 3.14 and simplejwt 5.2.2 (testenv.sh installs them in .venv/debian12-api):
+    this file's tests run again against them."""
+    import subprocess
+
+    stack = Path(sys.executable).parent.parent / "debian12-api"
+    assert (stack / "django").is_dir(), f"{stack} is missing: run scripts/testenv.sh venv"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cov",
+                           __file__], capture_output=True, text=True, check=False, cwd=str(ROOT),
+                          env=dict(os.environ, PYTHONPATH=str(stack), SECURESTACK_STACK="debian12"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and " skipped" in proc.stdout  # everything but this test ran and passed
+    check = subprocess.run([sys.executable, "-c", "import django; print(django.get_version())"], capture_output=True,
+                           text=True, check=True, env=dict(os.environ, PYTHONPATH=str(stack)))
+    assert check.stdout.startswith("3.2."), check.stdout
