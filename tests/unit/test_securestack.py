@@ -260,3 +260,25 @@ def test_the_same_tests_pass_on_debian_12s_django_stack():
     check = subprocess.run([sys.executable, "-c", "import django; print(django.get_version())"], capture_output=True,
                            text=True, check=True, env=dict(os.environ, PYTHONPATH=str(stack)))
     assert check.stdout.startswith("3.2."), check.stdout
+
+
+def test_ensure_admin_creates_then_leaves_the_administrator_unchanged(django_db):
+    import io
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError, call_command
+
+    os.environ.update(SECURESTACK_ADMIN_USER="boss", SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
+    outputs = []
+    for _run in range(2):
+        out = io.StringIO()
+        call_command("ensure_admin", stdout=out)
+        outputs.append(out.getvalue().strip())
+    os.environ["SECURESTACK_ADMIN_PASSWORD"] = "Another password 0123"
+    out = io.StringIO()
+    call_command("ensure_admin", stdout=out)
+    assert [*outputs, out.getvalue().strip()] == ["created", "unchanged", "updated"]
+    assert get_user_model().objects.get(username="boss").is_staff
+    os.environ["SECURESTACK_ADMIN_PASSWORD"] = "short"
+    with pytest.raises(CommandError, match="12 characters"):
+        call_command("ensure_admin")

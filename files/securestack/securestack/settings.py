@@ -1,10 +1,11 @@
 """Settings, all from the environment (the role writes them to a 0600 env file from vault variables).
 
-Required: SECURESTACK_SECRET_KEY, SECURESTACK_JWT_SIGNING_KEY, SECURESTACK_DB_NAME, SECURESTACK_DB_USER,
-SECURESTACK_DB_PASSWORD. Optional: SECURESTACK_DB_HOST (default: the local socket), SECURESTACK_DB_PORT,
-SECURESTACK_DB_SSLMODE, SECURESTACK_ALLOWED_HOSTS (comma-separated), SECURESTACK_JWT_MINUTES (access token
-lifetime, default 15), SECURESTACK_SERVICE_TOKEN (the credential the collection's jobs record backups and
-incidents with), SECURESTACK_DEBUG (never in production).
+Required: SECURESTACK_SECRET_KEY, SECURESTACK_JWT_SIGNING_KEY, SECURESTACK_DB_NAME, SECURESTACK_DB_USER.
+Optional: SECURESTACK_DB_PASSWORD (none: peer authentication over the local socket), SECURESTACK_DB_HOST
+(default: the local socket), SECURESTACK_DB_PORT, SECURESTACK_DB_SSLMODE, SECURESTACK_DB_ROLE (the role the
+session acts as: the schema's owner, for migrations), SECURESTACK_ALLOWED_HOSTS (comma-separated),
+SECURESTACK_JWT_MINUTES (access token lifetime, default 15), SECURESTACK_SERVICE_TOKEN (the credential the
+collection's jobs record backups and incidents with), SECURESTACK_DEBUG (never in production).
 Written for the Django, Django REST Framework and simplejwt versions Debian 12 and 13 package.
 """
 
@@ -47,10 +48,12 @@ DATABASES = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": required("SECURESTACK_DB_NAME"),
         "USER": required("SECURESTACK_DB_USER"),
-        "PASSWORD": required("SECURESTACK_DB_PASSWORD"),
+        "PASSWORD": os.environ.get("SECURESTACK_DB_PASSWORD", ""),
         "HOST": os.environ.get("SECURESTACK_DB_HOST", ""),
         "PORT": os.environ.get("SECURESTACK_DB_PORT", ""),
-        "OPTIONS": {"sslmode": os.environ.get("SECURESTACK_DB_SSLMODE", "prefer")},
+        "OPTIONS": {"sslmode": os.environ.get("SECURESTACK_DB_SSLMODE", "prefer"),
+                    **({"options": "-c role=" + os.environ["SECURESTACK_DB_ROLE"]}
+                       if os.environ.get("SECURESTACK_DB_ROLE") else {})},
         "CONN_MAX_AGE": 60,
     }
 }
