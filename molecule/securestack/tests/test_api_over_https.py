@@ -1,0 +1,149 @@
+"""The operations API from the client container, over HTTPS through nginx: tokens, permissions, TLS versions,
+security headers on every response, login rate limiting, fail2ban bans, and Gunicorn's confinement."""
+
+import datetime
+import json
+import re
+import shlex
+
+import pytest
+import testinfra
+from conftest import INVENTORY, target_name
+
+testinfra_hosts = ["ansible://targets"]
+ADMIN = ("admin", "Molecule-Admin pw 42")
+SIGNING_KEY = "molecule-only-jwt-signing-key-0123456789abcdef"
+HEADERS = ["strict-transport-security", "content-security-policy", "referrer-policy", "x-content-type-options",
+           "x-frame-options"]
+
+
+def curl(client, host, path, *args):
+    """(status, headers dict, body) of an HTTPS request from ``client`` (self-signed certificate: -k)."""
+    out = client.run(f"curl -sk -m 10 -D - -o /tmp/body {' '.join(args)} https://{target_name(host)}{path}; "
+                     "echo; cat /tmp/body")
+    head, _sep, body = out.stdout.partition("\r\n\r\n")
+    lines = head.splitlines()
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
+    headers = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, body.strip()
+
+
+def login(client, host, user, password):
+    body = shlex.quote(json.dumps({"username": user, "password": password}))
+    return curl(client, host, "/api/auth/login", "-X POST -H 'Content-Type: application/json'", f"-d {body}")
+
+
+def bearer(client, host, user=ADMIN[0], password=ADMIN[1]):
+    status, _headers, body = login(client, host, user, password)
+    assert status == 200, body
+    return f"-H 'Authorization: Bearer {json.loads(body)['access']}'"
+
+
+@pytest.fixture(scope="session")
+def client():
+    """This scenario's client container (its own name: the scenario may run beside another)."""
+    return testinfra.get_host("ansible://apiclient", ansible_inventory=INVENTORY)
+
+
+@pytest.fixture(scope="module")
+def other(host):
+    """The other target, as a second client."""
+    return testinfra.get_host(f"ansible://{'api13' if target_name(host) == 'api12' else 'api12'}",
+                              ansible_inventory=INVENTORY)
+
+
+@pytest.fixture(scope="module")
+def alice(host):
+    """A user (not an administrator), created with the API's own management shell."""
+    script = ("from django.contrib.auth import get_user_model; U = get_user_model(); "
+              "u, _ = U.objects.get_or_create(username='alice'); u.set_password('Alice pw 0123456'); u.save()")
+    host.run_expect([0], "set -a && . /etc/securestack/securestack.env && cd /opt/securestack && "
+                         f"runuser -u securestack -- python3 manage.py shell -c {shlex.quote(script)}")
+    return ("alice", "Alice pw 0123456")
+
+
+def test_login_returns_tokens_and_the_servers_are_the_inventorys_hosts(host, client):
+    status, _headers, body = curl(client, host, "/api/servers", bearer(client, host))
+    assert status == 200, body
+    assert {"api12", "api13"} <= {server["name"] for server in json.loads(body)}
+
+
+def test_without_a_token_401_and_an_expired_token_is_refused(host, client):
+    import jwt
+
+    assert curl(client, host, "/api/servers")[0] == 401
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    expired = jwt.encode({"token_type": "access", "exp": int(past.timestamp()), "iat": int(past.timestamp()) - 60,
+                          "jti": "0" * 32, "user_id": "1"}, SIGNING_KEY, algorithm="HS256")
+    assert curl(client, host, "/api/servers", f"-H 'Authorization: Bearer {expired}'")[0] == 401
+
+
+def test_a_user_cannot_delete_a_server_an_administrator_can(host, client, alice):
+    admin = bearer(client, host)
+    status, _h, body = curl(client, host, "/api/servers", admin, "-X POST -H 'Content-Type: application/json'",
+                            "-d '{\"name\": \"to-delete\"}'")
+    assert status == 201, body
+    server = json.loads(body)["id"]
+    assert curl(client, host, f"/api/servers/{server}", bearer(client, host, *alice), "-X DELETE")[0] in (403, 404)
+    assert curl(client, host, f"/api/servers/{server}", admin, "-X DELETE")[0] == 204
+
+
+def test_http_answers_301_to_https(host, client):
+    out = client.check_output(f"curl -s -m 10 -o /dev/null -w '%{{http_code}} %{{redirect_url}}' "
+                              f"http://{target_name(host)}/api/health")
+    assert out == f"301 https://{target_name(host)}/api/health"
+
+
+def test_tls_1_1_is_refused_and_tls_1_2_accepted(host, client):
+    target = f"{target_name(host)}:443"
+    old = client.run(f"openssl s_client -connect {target} -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' </dev/null")
+    assert old.rc != 0 and "Protocol  : TLSv1.1" not in old.stdout
+    new = client.run(f"openssl s_client -connect {target} -tls1_2 </dev/null")
+    assert new.rc == 0 and "TLSv1.2" in new.stdout
+
+
+@pytest.mark.parametrize(("path", "auth", "expected"), [("/api/health", False, 200), ("/api/servers", False, 401),
+                                                         ("/api/no-such-thing", True, 404)])
+def test_every_required_header_on_a_200_a_401_and_a_404(host, client, path, auth, expected):
+    status, headers, _body = curl(client, host, path, bearer(client, host) if auth else "")
+    assert status == expected
+    assert [name for name in HEADERS if name not in headers] == []
+    assert headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_gunicorn_runs_unprivileged_and_cannot_write_its_code(host):
+    assert host.service("securestack").is_running
+    users = set(host.check_output("ps -o user= -C gunicorn").split())
+    assert users == {"securestack"}, users
+    assert host.run("runuser -u securestack -- touch /opt/securestack/probe").rc != 0
+    out = host.check_output("systemd-analyze security --no-pager securestack.service")
+    level = float(re.search(r"Overall exposure level for securestack\.service: ([0-9.]+)", out).group(1))
+    print(f"systemd-analyze security securestack.service ({host.system_info.codename}): {level}")
+    assert level <= 2.0
+
+
+def test_a_burst_of_logins_is_rate_limited(host, other):
+    body = shlex.quote(json.dumps({"username": ADMIN[0], "password": ADMIN[1]}))
+    codes = other.check_output(
+        f"for i in $(seq 1 15); do curl -sk -m 10 -o /dev/null -w '%{{http_code}} ' -X POST "
+        f"-H 'Content-Type: application/json' -d {body} https://{target_name(host)}/api/auth/login; done").split()
+    print(f"15 logins in a burst: {codes}")
+    assert "200" in codes and "429" in codes
+    assert set(codes) <= {"200", "429"}
+
+
+def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other):
+    try:
+        for _attempt in range(6):
+            login(client, host, "admin", "not the password")
+        banned = False
+        for _wait in range(20):
+            if "securestack-login" in host.check_output("fail2ban-client status securestack-login") and \
+                    client.run(f"curl -sk -m 5 -o /dev/null https://{target_name(host)}/api/health").rc != 0:
+                banned = True
+                break
+            client.run("sleep 1")
+        assert banned, host.check_output("fail2ban-client status securestack-login")
+        assert other.run(f"curl -sk -m 5 -o /dev/null https://{target_name(host)}/api/health").rc == 0
+    finally:
+        host.run("fail2ban-client unban --all")
