@@ -20,15 +20,20 @@ import argparse
 import datetime
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
+import time
 
 # systemd's catalog: "Unit failed" (UNIT_RESULT=...), "Unit succeeded", "Unit process exited" (EXIT_STATUS=...).
 UNIT_FAILED = "d9b373ed55a64feb8242e02dbe79a49c"
 UNIT_SUCCEEDED = "7ad2d189f7e94e70a38c781354912448"
 PROCESS_EXITED = "98e322203f7a4ed290d09fe03c09fe15"
 ERR = "<3>"  # sd-daemon prefix: the journal records the line at priority err
+# journald may file a job's last line just after systemd's "failed" message about it: a failure
+# waits this long for the line that explains it before it is reported.
+GRACE = 1.0
 
 
 def journal_command(units, cursor, journalctl="journalctl"):
@@ -53,8 +58,10 @@ class Monitor:
         self.state_dir = state_dir
         self.hostname = hostname or socket.gethostname()
         self.out = out
-        self.printed = {}  # invocation id -> the job's last line that says ERROR, else its last line
-        self.exit_status = {}  # invocation id -> exit status
+        self.printed = {}  # unit -> its last line that says ERROR in this run, else its last line
+        self.exit_status = {}  # unit -> exit status of this run
+        self.pending = {}  # unit -> {entry: systemd's failure message, due: when to report it, reason, status}
+        self.last_cursor = None
 
     @property
     def cursor_file(self):
@@ -73,32 +80,53 @@ class Monitor:
             handle.write(cursor + "\n")
         os.replace(partial, self.cursor_file)
 
-    def handle(self, entry):
-        """Handle one journal entry; returns the incident it raised, if any."""
-        unit = text(entry.get("_SYSTEMD_UNIT"))
-        invocation = text(entry.get("_SYSTEMD_INVOCATION_ID") or entry.get("INVOCATION_ID"))
-        message = text(entry.get("MESSAGE")).strip()
-        incident = None
-        if unit in self.units and entry.get("_SYSTEMD_INVOCATION_ID"):
-            if message and ("ERROR" in message or "ERROR" not in self.printed.get(invocation, "")):
-                self.printed[invocation] = message
-        elif entry.get("MESSAGE_ID") == PROCESS_EXITED and text(entry.get("UNIT")) in self.units:
-            self.exit_status[invocation] = text(entry.get("EXIT_STATUS"))
-        elif entry.get("MESSAGE_ID") == UNIT_FAILED and text(entry.get("UNIT")) in self.units:
-            incident = self.raise_incident(entry, invocation)
-        elif entry.get("MESSAGE_ID") == UNIT_SUCCEEDED:
-            self.printed.pop(invocation, None)
-            self.exit_status.pop(invocation, None)
-        if "__CURSOR" in entry:
-            self.save_cursor(entry["__CURSOR"])
-        return incident
+    def handle(self, entry, now=None):
+        """Handle one journal entry. A failure is reported by flush(), GRACE seconds later.
 
-    def raise_incident(self, entry, invocation):
-        unit = text(entry.get("UNIT"))
+        What a job printed is kept per unit (a unit never runs twice at once), not per invocation: the
+        journal does not always tag a short-lived process's lines with their invocation."""
+        now = time.monotonic() if now is None else now
+        unit = text(entry.get("_SYSTEMD_UNIT"))
+        about = text(entry.get("UNIT"))  # systemd's messages about a unit
+        message = text(entry.get("MESSAGE")).strip()
+        if unit in self.units and message:
+            # A line filed after systemd's failure message still belongs to the failed run.
+            target = self.pending[unit] if unit in self.pending else self.printed
+            key = "reason" if unit in self.pending else unit
+            if "ERROR" in message or "ERROR" not in target.get(key, ""):
+                target[key] = message
+        elif about in self.units and entry.get("MESSAGE_ID") == PROCESS_EXITED:
+            self.exit_status[about] = text(entry.get("EXIT_STATUS"))
+        elif about in self.units and entry.get("MESSAGE_ID") == UNIT_FAILED:
+            self.flush(now, only=about)
+            self.pending[about] = {"entry": entry, "due": now + GRACE, "reason": self.printed.pop(about, ""),
+                                   "status": self.exit_status.pop(about, "")}
+        elif about in self.units and entry.get("MESSAGE_ID") == UNIT_SUCCEEDED:
+            self.printed.pop(about, None)
+            self.exit_status.pop(about, None)
+        self.last_cursor = entry.get("__CURSOR", self.last_cursor)
+        self._save()
+
+    def flush(self, now=None, only=None):
+        """Report the failures whose grace has passed (all of them with now=inf, or the one of ``only``)."""
+        now = time.monotonic() if now is None else now
+        raised = []
+        for unit, failure in list(self.pending.items()):
+            if failure["due"] <= now or unit == only:
+                del self.pending[unit]
+                raised.append(self.raise_incident(unit, **failure))
+        self._save()
+        return raised
+
+    def _save(self):
+        """The cursor moves past an entry only when no failure before it waits to be reported."""
+        if self.last_cursor and not self.pending:
+            self.save_cursor(self.last_cursor)
+
+    def raise_incident(self, unit, entry, reason, status, due=None):
         job = unit.removesuffix(".service")
-        status = self.exit_status.pop(invocation, "")
         result = text(entry.get("UNIT_RESULT")) or "failed"
-        reason = self.printed.pop(invocation, "") or f"{result}" + (f", exit status {status}" if status else "")
+        reason = reason or f"{result}" + (f", exit status {status}" if status else "")
         stamp = int(text(entry.get("__REALTIME_TIMESTAMP")) or 0) / 1e6
         incident = {
             "time": datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -114,12 +142,33 @@ class Monitor:
         return incident
 
     def follow(self, lines):
+        """Handle journalctl's JSON lines, then report what is still waiting."""
         for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            self.handle(entry)
+            self.follow_line(line)
+        self.flush(float("inf"))
+
+    def follow_stream(self, fd):
+        """Like follow(), on journalctl's live output (a file descriptor, read unbuffered so that what the
+        wait below sees is all there is): waiting failures are reported when their grace has passed."""
+        selector = selectors.DefaultSelector()
+        selector.register(fd, selectors.EVENT_READ)
+        buffered = b""
+        while True:
+            if selector.select(timeout=GRACE / 4 if self.pending else None):
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                *lines, buffered = (buffered + chunk).split(b"\n")
+                for line in lines:
+                    self.follow_line(line.decode("utf-8", "replace"))
+            self.flush()
+        self.flush(float("inf"))
+
+    def follow_line(self, line):
+        try:
+            self.handle(json.loads(line))
+        except ValueError:
+            pass
 
 
 def main(argv=None):
@@ -131,8 +180,8 @@ def main(argv=None):
     monitor = Monitor(args.unit, args.state_dir)
     command = journal_command(args.unit, monitor.cursor(), args.journalctl)
     print(f"following the journal of {', '.join(args.unit)}", flush=True)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, encoding="utf-8", errors="replace") as proc:
-        monitor.follow(proc.stdout)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=0) as proc:
+        monitor.follow_stream(proc.stdout.fileno())
     # journalctl only stops when it cannot read the journal any more: let systemd restart us.
     sys.stderr.write(f"journalctl exited with status {proc.returncode}\n")
     return 1

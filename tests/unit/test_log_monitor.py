@@ -18,11 +18,12 @@ UNIT = "demoapp-batch.service"
 
 def run_entries(unit, invocation, cursor_base, output, status="4", result="exit-code", ok=False):
     """The journal entries of one run of a job: its output, then systemd's messages about it."""
-    entries = [{"_SYSTEMD_UNIT": unit, "_SYSTEMD_INVOCATION_ID": invocation, "MESSAGE": line,
-                "__CURSOR": f"{cursor_base}-{n}", "__REALTIME_TIMESTAMP": "1796000000000000"}
-               for n, line in enumerate(output)]
     common = {"_SYSTEMD_UNIT": "init.scope", "UNIT": unit, "INVOCATION_ID": invocation,
               "__REALTIME_TIMESTAMP": "1796000001000000"}
+    # The job's own lines: the journal does not always tag a short-lived process's lines with their invocation.
+    entries = [{**common, "MESSAGE": f"Starting {unit}...", "__CURSOR": f"{cursor_base}-start"}]
+    entries += [{"_SYSTEMD_UNIT": unit, "MESSAGE": line, "__CURSOR": f"{cursor_base}-{n}",
+                 "__REALTIME_TIMESTAMP": "1796000000000000"} for n, line in enumerate(output)]
     entries.append({**common, "MESSAGE_ID": log_monitor.PROCESS_EXITED, "EXIT_STATUS": "0" if ok else status,
                     "__CURSOR": f"{cursor_base}-exit"})
     if ok:
@@ -43,6 +44,9 @@ def test_a_failed_run_gives_one_err_line_and_one_incident_with_the_jobs_reason(t
     monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=out)
     for entry in run_entries(UNIT, "inv1", "c1", ["demoapp: ERROR exit=4 database unreachable", "a later line"]):
         monitor.handle(entry)
+    # The failure waits GRACE for its reason; the cursor stays before it until it is reported.
+    assert out.getvalue() == "" and (tmp_path / "cursor").read_text() == "c1-exit\n"
+    monitor.flush(float("inf"))
     assert out.getvalue() == ("<3>job demoapp-batch failed on web1 (exit-code, exit status 4): "
                               "demoapp: ERROR exit=4 database unreachable\n")
     [incident] = incidents(tmp_path)
@@ -58,6 +62,7 @@ def test_a_successful_run_and_other_units_raise_nothing(tmp_path):
         monitor.handle(entry)
     for entry in run_entries("other.service", "inv3", "c3", ["ERROR elsewhere"]):
         monitor.handle(entry)
+    monitor.flush(float("inf"))
     assert out.getvalue() == "" and incidents(tmp_path) == []
     assert monitor.printed == {} and monitor.exit_status == {}
 
@@ -67,7 +72,32 @@ def test_without_output_the_reason_is_systemds_result(tmp_path):
     for entry in run_entries(UNIT, "inv4", "c4", [], status="", result="timeout"):
         entry.pop("EXIT_STATUS", None)
         monitor.handle(entry)
+    monitor.flush(float("inf"))
     assert incidents(tmp_path)[0]["reason"] == "timeout" and incidents(tmp_path)[0]["exit_status"] is None
+
+
+def test_a_line_filed_just_after_the_failure_still_gives_the_reason_and_the_next_run_starts_clean(tmp_path):
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), out=io.StringIO())
+    entries = run_entries(UNIT, "inv7", "c7", ["demoapp: ERROR exit=5 authentication refused"])
+    late_line, failure = entries[1], entries[-1]
+    for entry in [e for e in entries if e is not late_line]:
+        monitor.handle(entry, now=100.0)
+    monitor.handle(late_line, now=100.5)  # journald filed it after systemd's message, within the grace
+    assert monitor.flush(now=100.9) == []
+    [incident] = monitor.flush(now=101.1)
+    assert incident["reason"] == "demoapp: ERROR exit=5 authentication refused"
+    assert (tmp_path / "cursor").read_text() == "c7-0\n" and failure["__CURSOR"] == "c7-failed"
+    # journald may also file a run's first line before systemd's "Starting": it is still that run's.
+    first = run_entries(UNIT, "inv8", "c8", ["ERROR first"])
+    first[0], first[1] = first[1], first[0]
+    for entry in first:
+        monitor.handle(entry, now=200.0)
+    monitor.flush(now=201.5)
+    for entry in run_entries(UNIT, "inv9", "c9", ["ERROR second"]):
+        monitor.handle(entry, now=202.0)
+    monitor.flush(float("inf"))
+    assert [i["reason"] for i in incidents(tmp_path)][-2:] == ["ERROR first", "ERROR second"]
+    assert monitor.printed == {} and monitor.pending == {}
 
 
 def test_the_journal_command_resumes_after_the_saved_cursor_or_starts_at_the_end():
@@ -106,7 +136,7 @@ def test_a_restart_resumes_after_the_last_entry_it_handled_without_repeating_or_
     # First start: no cursor yet, so it starts at the end of the journal (the old failure is history).
     subprocess.run(command, capture_output=True, text=True, check=False)
     assert incidents(state) == []
-    (state / "cursor").write_text("c5-0\n")  # as if it had handled the job's output line, then stopped
+    (state / "cursor").write_text("c5-start\n")  # as if it had handled the job's start, then stopped
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     assert run.returncode == 1 and "<3>job demoapp-batch failed" in run.stdout
     assert [i["cursor"] for i in incidents(state)] == ["c5-failed"]
