@@ -33,10 +33,17 @@ def login(client, host, user, password):
     return curl(client, host, "/api/auth/login", "-X POST -H 'Content-Type: application/json'", f"-d {body}")
 
 
+TOKENS = {}
+
+
 def bearer(client, host, user=ADMIN[0], password=ADMIN[1]):
-    status, _headers, body = login(client, host, user, password)
-    assert status == 200, body
-    return f"-H 'Authorization: Bearer {json.loads(body)['access']}'"
+    """An Authorization header for the user, logging in once per target (logins are rate limited)."""
+    key = (target_name(host), user)
+    if key not in TOKENS:
+        status, _headers, body = login(client, host, user, password)
+        assert status == 200, body
+        TOKENS[key] = f"-H 'Authorization: Bearer {json.loads(body)['access']}'"
+    return TOKENS[key]
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +104,7 @@ def test_http_answers_301_to_https(host, client):
 def test_tls_1_1_is_refused_and_tls_1_2_accepted(host, client):
     target = f"{target_name(host)}:443"
     old = client.run(f"openssl s_client -connect {target} -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' </dev/null")
-    assert old.rc != 0 and "Protocol  : TLSv1.1" not in old.stdout
+    assert old.rc != 0 and "alert protocol version" in old.stdout + old.stderr, old.stdout + old.stderr
     new = client.run(f"openssl s_client -connect {target} -tls1_2 </dev/null")
     assert new.rc == 0 and "TLSv1.2" in new.stdout
 
@@ -113,7 +120,9 @@ def test_every_required_header_on_a_200_a_401_and_a_404(host, client, path, auth
 
 def test_gunicorn_runs_unprivileged_and_cannot_write_its_code(host):
     assert host.service("securestack").is_running
-    users = set(host.check_output("ps -o user= -C gunicorn").split())
+    # Every gunicorn process's owner, from /proc (a minimal server has no ps).
+    users = set(host.check_output("for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = gunicorn ] "
+                                  "&& stat -c %U $p; done; true").split())
     assert users == {"securestack"}, users
     assert host.run("runuser -u securestack -- touch /opt/securestack/probe").rc != 0
     out = host.check_output("systemd-analyze security --no-pager securestack.service")
@@ -125,14 +134,15 @@ def test_gunicorn_runs_unprivileged_and_cannot_write_its_code(host):
 def test_a_burst_of_logins_is_rate_limited(host, other):
     body = shlex.quote(json.dumps({"username": ADMIN[0], "password": ADMIN[1]}))
     codes = other.check_output(
-        f"for i in $(seq 1 15); do curl -sk -m 10 -o /dev/null -w '%{{http_code}} ' -X POST "
+        f"for i in $(seq 1 10); do curl -sk -m 10 -o /dev/null -w '%{{http_code}} ' -X POST "
         f"-H 'Content-Type: application/json' -d {body} https://{target_name(host)}/api/auth/login; done").split()
-    print(f"15 logins in a burst: {codes}")
+    print(f"10 logins in a burst: {codes}")  # 4 x 429 stays under fail2ban's 5
     assert "200" in codes and "429" in codes
     assert set(codes) <= {"200", "429"}
 
 
 def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other):
+    # Refused (401) or beyond the rate limit (429): fail2ban counts both.
     try:
         for _attempt in range(6):
             login(client, host, "admin", "not the password")
