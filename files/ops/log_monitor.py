@@ -10,6 +10,11 @@ program prints one line at priority err on its standard output (the journal keep
 DIR/incidents.jsonl (time, host, job, unit, result, exit status, reason, cursor), the
 record the operations API reads.
 
+With SECURESTACK_URL and SECURESTACK_SERVICE_TOKEN in its environment (and SECURESTACK_CA, the
+certificate to verify the API with), each failure also opens an incident in the operations API
+(files/securestack) for --server, and the job's next success resolves its open incidents there.
+A call that fails is said on standard error; incidents.jsonl stays the record.
+
 DIR/cursor holds the journal position of the last entry handled, written after its
 incident: after a restart the monitor resumes right after it, so it neither repeats an
 alert nor misses a failure logged while it was down. Journal rotation does not
@@ -22,9 +27,12 @@ import json
 import os
 import selectors
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 # systemd's catalog: "Unit failed" (UNIT_RESULT=...), "Unit succeeded", "Unit process exited" (EXIT_STATUS=...).
 UNIT_FAILED = "d9b373ed55a64feb8242e02dbe79a49c"
@@ -50,10 +58,46 @@ def text(value):
     return "" if value is None else str(value)
 
 
+class Console:
+    """The operations API, reached with the service credential."""
+
+    def __init__(self, url, token, server, ca=None, out=sys.stderr):
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"SECURESTACK_URL {url!r} is not an http(s) URL")
+        self.url, self.token, self.server, self.out = url.rstrip("/"), token, server, out
+        self.context = ssl.create_default_context(cafile=ca) if url.startswith("https:") else None
+
+    @classmethod
+    def from_environment(cls, server):
+        url, token = os.environ.get("SECURESTACK_URL", ""), os.environ.get("SECURESTACK_SERVICE_TOKEN", "")
+        return cls(url, token, server, os.environ.get("SECURESTACK_CA") or None) if url and token else None
+
+    def post(self, path, body):
+        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST", headers={  # noqa: S310 - http(s) only, checked above
+            "Authorization": f"Service {self.token}", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=self.context) as response:  # noqa: S310 - as above
+                return json.loads(response.read() or b"null")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            detail = exc.read().decode("utf-8", "replace")[:200] if isinstance(exc, urllib.error.HTTPError) else ""
+            self.out.write(f"the operations API refused or did not answer {path}: {exc} {detail}\n")
+            self.out.flush()
+            return None
+
+    def opened(self, incident):
+        title = f"job {incident['job']} failed: {incident['reason']}"[:255]
+        return self.post("/api/incidents", {"server": self.server, "title": title, "job": incident["job"],
+                                            "severity": "high"})
+
+    def succeeded(self, job):
+        return self.post("/api/incidents/resolve-job", {"server": self.server, "job": job})
+
+
 class Monitor:
     """Turns journal entries into incidents; remembers what each running job printed last."""
 
-    def __init__(self, units, state_dir, hostname=None, out=sys.stdout):
+    def __init__(self, units, state_dir, hostname=None, out=sys.stdout, console=None):
+        self.console = console
         self.units = set(units)
         self.state_dir = state_dir
         self.hostname = hostname or socket.gethostname()
@@ -104,6 +148,8 @@ class Monitor:
         elif about in self.units and entry.get("MESSAGE_ID") == UNIT_SUCCEEDED:
             self.printed.pop(about, None)
             self.exit_status.pop(about, None)
+            if self.console:
+                self.console.succeeded(about.removesuffix(".service"))
         self.last_cursor = entry.get("__CURSOR", self.last_cursor)
         self._save()
 
@@ -139,6 +185,8 @@ class Monitor:
         self.out.flush()
         with open(os.path.join(self.state_dir, "incidents.jsonl"), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(incident, sort_keys=True) + "\n")
+        if self.console:
+            self.console.opened(incident)
         return incident
 
     def follow(self, lines):
@@ -175,9 +223,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--state-dir", required=True, help="cursor and incidents.jsonl (writable by this program)")
     parser.add_argument("--unit", action="append", required=True, help="a job's unit (repeat for each job)")
+    parser.add_argument("--server", default=socket.gethostname(), help="this host's name in the operations API")
     parser.add_argument("--journalctl", default="journalctl", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    monitor = Monitor(args.unit, args.state_dir)
+    monitor = Monitor(args.unit, args.state_dir, hostname=args.server, console=Console.from_environment(args.server))
     command = journal_command(args.unit, monitor.cursor(), args.journalctl)
     print(f"following the journal of {', '.join(args.unit)}", flush=True)
     with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=0) as proc:

@@ -3,6 +3,7 @@ cursor makes a restart resume without repeating or missing; the journalctl comma
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -146,3 +147,60 @@ def test_a_restart_resumes_after_the_last_entry_it_handled_without_repeating_or_
     assert [i["cursor"] for i in incidents(state)] == ["c5-failed", "c6-failed"]
     assert run.stdout.count("<3>") == 1
     assert "--after-cursor=c5-failed" in (tmp_path / "calls").read_text().splitlines()[-1]
+
+
+@pytest.fixture
+def api():
+    """A stand-in for the operations API: records each POST, answers 201 (400 for an unknown server)."""
+    import http.server
+    import threading
+
+    calls = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.path, self.headers["Authorization"], body))
+            self.send_response(400 if body.get("server") == "unknown" else 201)
+            self.end_headers()
+            self.wfile.write(b'{"id": 1}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", calls
+    server.shutdown()
+
+
+def test_a_failure_opens_an_incident_in_the_api_and_the_next_success_resolves_it(tmp_path, api):
+    url, calls = api
+    errors = io.StringIO()
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=io.StringIO(),
+                                  console=log_monitor.Console(url, "the-token", "web1", out=errors))
+    for entry in run_entries(UNIT, "i1", "a1", ["demoapp: ERROR exit=4 database unreachable"]):
+        monitor.handle(entry)
+    monitor.flush(float("inf"))
+    for entry in run_entries(UNIT, "i2", "a2", ["OK row id=9"], ok=True):
+        monitor.handle(entry)
+    assert calls == [
+        ("/api/incidents", "Service the-token", {"server": "web1", "job": "demoapp-batch", "severity": "high",
+                                                 "title": "job demoapp-batch failed: demoapp: ERROR exit=4 database "
+                                                          "unreachable"}),
+        ("/api/incidents/resolve-job", "Service the-token", {"server": "web1", "job": "demoapp-batch"})]
+    assert errors.getvalue() == ""
+
+
+def test_an_api_that_refuses_is_said_and_the_monitor_goes_on(tmp_path, api):
+    url, _calls = api
+    errors = io.StringIO()
+    console = log_monitor.Console(url, "the-token", "unknown", out=errors)
+    assert console.opened({"job": "demoapp-batch", "reason": "x"}) is None
+    assert "the operations API refused or did not answer /api/incidents: HTTP Error 400" in errors.getvalue()
+    down = log_monitor.Console("http://127.0.0.1:9", "t", "web1", out=errors)
+    assert down.succeeded("demoapp-batch") is None and "did not answer /api/incidents/resolve-job" in errors.getvalue()
+    with pytest.raises(ValueError, match="not an http"):
+        log_monitor.Console("file:///etc/passwd", "t", "web1")
+    os.environ.pop("SECURESTACK_URL", None)
+    assert log_monitor.Console.from_environment("web1") is None

@@ -5,6 +5,7 @@ import datetime
 import json
 import re
 import shlex
+import time
 
 import pytest
 import testinfra
@@ -129,6 +130,40 @@ def test_gunicorn_runs_unprivileged_and_cannot_write_its_code(host):
     level = float(re.search(r"Overall exposure level for securestack\.service: ([0-9.]+)", out).group(1))
     print(f"systemd-analyze security securestack.service ({host.system_info.codename}): {level}")
     assert level <= 2.0
+
+
+def incidents_of(client, host, server):
+    status, _headers, body = curl(client, host, "/api/incidents?state=", bearer(client, host))
+    assert status == 200, body
+    return [i for i in json.loads(body) if i["server"] == server and i["job"] == "demoapp-batch"]
+
+
+def wait_for(predicate, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(1)
+    return False
+
+
+def test_a_failed_job_opens_an_incident_and_its_next_success_resolves_it(host, client):
+    """The log monitor of each target reports to the API of the first one (log_monitor's default)."""
+    api = testinfra.get_host("ansible://api12", ansible_inventory=INVENTORY)
+    unit = "/run/systemd/system/demoapp-batch.service"
+    job = "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo {line}; exit {code}'\n"
+    before = len(incidents_of(client, api, target_name(host)))
+    try:
+        host.run_expect([0], f"printf \"{job.format(line='demoapp: ERROR exit=4 database unreachable', code=4)}\" "
+                             f"> {unit} && systemctl daemon-reload && ! systemctl start demoapp-batch.service")
+        assert wait_for(lambda: len(incidents_of(client, api, target_name(host))) == before + 1)
+        incident = incidents_of(client, api, target_name(host))[0]
+        assert incident["state"] == "open" and "database unreachable" in incident["title"]
+        host.run_expect([0], f"printf \"{job.format(line='OK row id=1', code=0)}\" > {unit} && "
+                             "systemctl daemon-reload && systemctl start demoapp-batch.service")
+        assert wait_for(lambda: incidents_of(client, api, target_name(host))[0]["state"] == "resolved")
+    finally:
+        host.run(f"rm -f {unit}; systemctl daemon-reload; systemctl reset-failed")
 
 
 def test_a_burst_of_logins_is_rate_limited(host, other):
