@@ -110,8 +110,10 @@ def test_tls_1_1_is_refused_and_tls_1_2_accepted(host, client):
     assert new.rc == 0 and "TLSv1.2" in new.stdout
 
 
-@pytest.mark.parametrize(("path", "auth", "expected"), [("/api/health", False, 200), ("/api/servers", False, 401),
-                                                         ("/api/no-such-thing", True, 404)])
+RESPONSES = [("/api/health", False, 200), ("/api/servers", False, 401), ("/api/no-such-thing", True, 404)]
+
+
+@pytest.mark.parametrize(("path", "auth", "expected"), RESPONSES)
 def test_every_required_header_on_a_200_a_401_and_a_404(host, client, path, auth, expected):
     status, headers, _body = curl(client, host, path, bearer(client, host) if auth else "")
     assert status == expected
