@@ -167,7 +167,7 @@ def test_snapshots_carry_dated_names_and_old_ones_are_pruned(ec2):
         {"Key": "Project", "Value": "demoapp-molecule"}, {"Key": "ManagedBy", "Value": "integration.demoapp"},
         {"Key": "Name", "Value": "demoapp-molecule-app-20200101"}, {"Key": "Date", "Value": "20200101"}]}])
     assert "demoapp-molecule-app-20200101" in volume_snapshots()
-    proc = playbook("aws.yml")
+    proc = playbook("snapshots.yml")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "demoapp-molecule-app-20200101" not in volume_snapshots()
     assert f"demoapp-molecule-app-{today}" in volume_snapshots()
@@ -193,8 +193,11 @@ def test_bad_input_is_refused_before_any_change(ec2, extra, message):
 
 
 def playbook(name, *args):
+    """Run playbooks/<name>, or the scenario's own <name> when it has one."""
     inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
-    path = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", name)
+    path = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], name)
+    if not os.path.exists(path):
+        path = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "playbooks", name)
     return subprocess.run(["ansible-playbook", "-i", inventory, *args, path], capture_output=True, text=True,
                           check=False, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
 
