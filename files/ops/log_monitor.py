@@ -39,9 +39,9 @@ UNIT_FAILED = "d9b373ed55a64feb8242e02dbe79a49c"
 UNIT_SUCCEEDED = "7ad2d189f7e94e70a38c781354912448"
 PROCESS_EXITED = "98e322203f7a4ed290d09fe03c09fe15"
 ERR = "<3>"  # sd-daemon prefix: the journal records the line at priority err
-# journald may file a job's last line just after systemd's "failed" message about it: a failure
-# waits this long for the line that explains it before it is reported.
-GRACE = 1.0
+# journald may file a job's last line after systemd's "failed" message about it (by more than a
+# second on a loaded host): a failure waits this long for the line that explains it.
+GRACE = 3.0
 
 
 def journal_command(units, cursor, journalctl="journalctl"):

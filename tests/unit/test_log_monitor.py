@@ -84,8 +84,8 @@ def test_a_line_filed_just_after_the_failure_still_gives_the_reason_and_the_next
     for entry in [e for e in entries if e is not late_line]:
         monitor.handle(entry, now=100.0)
     monitor.handle(late_line, now=100.5)  # journald filed it after systemd's message, within the grace
-    assert monitor.flush(now=100.9) == []
-    [incident] = monitor.flush(now=101.1)
+    assert monitor.flush(now=100 + log_monitor.GRACE - 0.1) == []
+    [incident] = monitor.flush(now=100 + log_monitor.GRACE + 0.1)
     assert incident["reason"] == "demoapp: ERROR exit=5 authentication refused"
     assert (tmp_path / "cursor").read_text() == "c7-0\n" and failure["__CURSOR"] == "c7-failed"
     # journald may also file a run's first line before systemd's "Starting": it is still that run's.
@@ -93,9 +93,9 @@ def test_a_line_filed_just_after_the_failure_still_gives_the_reason_and_the_next
     first[0], first[1] = first[1], first[0]
     for entry in first:
         monitor.handle(entry, now=200.0)
-    monitor.flush(now=201.5)
+    monitor.flush(now=200 + log_monitor.GRACE + 0.5)
     for entry in run_entries(UNIT, "inv9", "c9", ["ERROR second"]):
-        monitor.handle(entry, now=202.0)
+        monitor.handle(entry, now=201 + log_monitor.GRACE)
     monitor.flush(float("inf"))
     assert [i["reason"] for i in incidents(tmp_path)][-2:] == ["ERROR first", "ERROR second"]
     assert monitor.printed == {} and monitor.pending == {}
