@@ -20,8 +20,10 @@ With --s3-bucket, each verified backup is also copied to s3://BUCKET/<server>/<d
 copy keeps the local backup and fails the run (exit 6), so it is seen.
 
 Every run appends one line to DIR/backup.log and one JSON record to DIR/backups.jsonl
-(server, database, kind, file, start, end, size, sha256, state, error, s3): the record the
-operations API reads.
+(server, database, kind, file, start, end, size, sha256, state, error, s3). With the operations
+API's settings in the environment (console.py: SECURESTACK_URL, SECURESTACK_SERVICE_TOKEN,
+SECURESTACK_CA), each backup run, good or failed, is also recorded there for --server; an API
+that does not answer is said on stderr and changes neither the exit status nor the files.
 
 Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, 5 verification failed,
 6 copy to S3 failed (the local backup is kept).
@@ -38,6 +40,7 @@ import subprocess
 import sys
 
 import offsite
+from console import Console
 from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect, now_utc
 
 EXIT_DUMP, EXIT_VERIFY = EXIT_DB, 5
@@ -205,13 +208,16 @@ def restore(args, record):
 
 
 def log(args, line, record):
-    """One line in backup.log and one JSON record in backups.jsonl (the history the API reads)."""
+    """One line in backup.log, one JSON record in backups.jsonl and, for a backup, one in the operations API."""
     append(os.path.join(args.dir, "backup.log"), line)
     try:
         with open(os.path.join(args.dir, "backups.jsonl"), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, sort_keys=True) + "\n")
     except OSError as exc:
         sys.stderr.write(f"backup: cannot write the record in {args.dir}: {exc.strerror}\n")
+    console = Console.from_environment(args.server)
+    if console and record["kind"] in KINDS[:2]:
+        console.backup(record)
 
 
 def main(argv=None):

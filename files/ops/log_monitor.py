@@ -27,12 +27,11 @@ import json
 import os
 import selectors
 import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+
+from console import Console
 
 # systemd's catalog: "Unit failed" (UNIT_RESULT=...), "Unit succeeded", "Unit process exited" (EXIT_STATUS=...).
 UNIT_FAILED = "d9b373ed55a64feb8242e02dbe79a49c"
@@ -56,41 +55,6 @@ def text(value):
     if isinstance(value, list):
         return bytes(value).decode("utf-8", "replace")
     return "" if value is None else str(value)
-
-
-class Console:
-    """The operations API, reached with the service credential."""
-
-    def __init__(self, url, token, server, ca=None, out=sys.stderr):
-        if not url.startswith(("https://", "http://")):
-            raise ValueError(f"SECURESTACK_URL {url!r} is not an http(s) URL")
-        self.url, self.token, self.server, self.out = url.rstrip("/"), token, server, out
-        self.context = ssl.create_default_context(cafile=ca) if url.startswith("https:") else None
-
-    @classmethod
-    def from_environment(cls, server):
-        url, token = os.environ.get("SECURESTACK_URL", ""), os.environ.get("SECURESTACK_SERVICE_TOKEN", "")
-        return cls(url, token, server, os.environ.get("SECURESTACK_CA") or None) if url and token else None
-
-    def post(self, path, body):
-        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST", headers={  # noqa: S310 - http(s) only, checked above
-            "Authorization": f"Service {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10, context=self.context) as response:  # noqa: S310 - as above
-                return json.loads(response.read() or b"null")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            detail = exc.read().decode("utf-8", "replace")[:200] if isinstance(exc, urllib.error.HTTPError) else ""
-            self.out.write(f"the operations API refused or did not answer {path}: {exc} {detail}\n")
-            self.out.flush()
-            return None
-
-    def opened(self, incident):
-        title = f"job {incident['job']} failed: {incident['reason']}"[:255]
-        return self.post("/api/incidents", {"server": self.server, "title": title, "job": incident["job"],
-                                            "severity": "high"})
-
-    def succeeded(self, job):
-        return self.post("/api/incidents/resolve-job", {"server": self.server, "job": job})
 
 
 class Monitor:

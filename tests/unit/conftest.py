@@ -5,6 +5,7 @@ temporary directory, listening on a free loopback port and a private Unix socket
 Nothing is mocked: the modules and the batch talk to that server.
 """
 
+import http.server
 import json
 import os
 import pwd
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from glob import glob
 from pathlib import Path
@@ -139,3 +141,25 @@ def run_module(collection_path, tmp_path):
             pytest.fail(f"module {name} printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
     return run
+
+
+@pytest.fixture
+def api():
+    """A stand-in for the operations API: records each POST, answers 201 (400 for an unknown server)."""
+    calls = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((self.path, self.headers["Authorization"], body))
+            self.send_response(400 if body.get("server") == "unknown" else 201)
+            self.end_headers()
+            self.wfile.write(b'{"id": 1}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", calls
+    server.shutdown()

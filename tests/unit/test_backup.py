@@ -104,6 +104,30 @@ def test_a_failed_backup_keeps_the_previous_ones_and_says_why(pg, appdb, backup_
     assert "ERROR exit=4" in (backup_dir / "backup.log").read_text()
 
 
+def test_each_backup_run_good_or_failed_is_recorded_in_the_operations_api(pg, appdb, backup_dir, api):
+    url, calls = api
+    os.environ.update(SECURESTACK_URL=url, SECURESTACK_SERVICE_TOKEN="the-token")
+    try:
+        good = run(pg, appdb, backup_dir, "backup", "--kind", "daily")
+        failed = run(pg, "no_such_db", backup_dir, "backup", "--kind", "daily")
+        refused = subprocess.run([sys.executable, str(SCRIPT), "backup", "--db", appdb, "--dir", str(backup_dir),
+                                  "--host", pg["socket"], "--port", str(pg["port"]), "--server", "unknown",
+                                  "--pg-bin", os.path.dirname(_pg_bin("pg_dump"))],
+                                 capture_output=True, text=True, check=False, env=dict(os.environ, PGUSER="postgres"))
+    finally:
+        for name in ("SECURESTACK_URL", "SECURESTACK_SERVICE_TOKEN"):
+            os.environ.pop(name)
+    assert (good.returncode, failed.returncode, refused.returncode) == (0, 4, 0), refused.stderr
+    [first, second, third] = calls
+    record = records(backup_dir)[0]
+    assert first == ("/api/backups", "Service the-token", {
+        "server": "unit", "kind": "daily", "file": record["file"], "started_at": record["start"],
+        "ended_at": record["end"], "state": "ok", "size": record["size"], "checksum": record["sha256"], "error": ""})
+    assert second[2]["state"] == "failed" and "no_such_db" in second[2]["error"] and second[2]["checksum"] == ""
+    # An API that refuses is said, and the backup stays good (its file, its local record, its exit status).
+    assert third[2]["server"] == "unknown" and "the operations API refused" in refused.stderr
+
+
 def test_a_truncated_dump_fails_verification(pg, appdb, backup_dir):
     sys.path.insert(0, str(SCRIPT.parent))  # backup.py imports opslib from its own directory
     spec = importlib.util.spec_from_file_location("backup_under_test", SCRIPT)

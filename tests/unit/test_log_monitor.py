@@ -149,31 +149,6 @@ def test_a_restart_resumes_after_the_last_entry_it_handled_without_repeating_or_
     assert "--after-cursor=c5-failed" in (tmp_path / "calls").read_text().splitlines()[-1]
 
 
-@pytest.fixture
-def api():
-    """A stand-in for the operations API: records each POST, answers 201 (400 for an unknown server)."""
-    import http.server
-    import threading
-
-    calls = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls.append((self.path, self.headers["Authorization"], body))
-            self.send_response(400 if body.get("server") == "unknown" else 201)
-            self.end_headers()
-            self.wfile.write(b'{"id": 1}')
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", calls
-    server.shutdown()
-
-
 def test_a_failure_opens_an_incident_in_the_api_and_the_next_success_resolves_it(tmp_path, api):
     url, calls = api
     errors = io.StringIO()

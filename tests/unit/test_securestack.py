@@ -95,6 +95,9 @@ def request(world, who, method, path, body=None):
 NOW = "2026-11-29T01:00:00Z"
 BACKUP = {"server": "web1", "kind": "daily", "started_at": NOW, "ended_at": NOW, "state": "ok", "size": 10,
           "checksum": "cd" * 32}
+RUN = {"playbook": "site.yml", "user": "alice", "started_at": NOW, "ended_at": NOW, "check_mode": False,
+       "hosts": {"web1": {"ok": 10, "changed": 1, "failed": 0, "unreachable": 0}},
+       "changed": [{"host": "web1", "task": "Write the configuration", "action": "ansible.builtin.template"}]}
 MATRIX = [  # method, path, body, {role: expected status}
     ("get", "/api/servers", None, {"anonymous": 401, "user": 200, "admin": 200, "service": 200}),
     ("post", "/api/servers", {"name": "<unique>"}, {"anonymous": 401, "user": 403, "admin": 201, "service": 201}),
@@ -116,6 +119,7 @@ MATRIX = [  # method, path, body, {role: expected status}
      {"anonymous": 401, "user": 403, "admin": 200, "service": 200}),
     ("get", "/api/audit", None, {"anonymous": 401, "user": 403, "admin": 200, "service": 403}),
     ("post", "/api/audit", {}, {"anonymous": 401, "user": 405, "admin": 405, "service": 405}),
+    ("post", "/api/audit/playbook-run", RUN, {"anonymous": 401, "user": 403, "admin": 403, "service": 201}),
     ("get", "/api/health", None, {"anonymous": 200, "user": 200, "admin": 200, "service": 200}),
 ]
 
@@ -202,6 +206,20 @@ def test_every_critical_action_writes_an_audit_row(world, action, method, path, 
     event = AuditEvent.objects.filter(action=action).first()
     assert AuditEvent.objects.filter(action=action).count() == before + 1
     assert event.actor == "root-admin" and event.source_address == "127.0.0.1"
+
+
+def test_a_playbook_run_is_recorded_with_its_changed_tasks_and_checked(world):
+    from console.models import AuditEvent
+
+    response = request(world, "service", "post", "/api/audit/playbook-run", RUN)
+    assert response.status_code == 201, response.content
+    event = AuditEvent.objects.get(pk=response.json()["id"])
+    assert (event.actor, event.action, event.object) == ("ansible:alice", "playbook.run", "site.yml")
+    assert event.detail["changed"] == RUN["changed"] and event.detail["hosts"] == RUN["hosts"]
+    unknown = request(world, "service", "post", "/api/audit/playbook-run", {**RUN, "secret": "x"})
+    assert unknown.status_code == 400 and "unknown field" in unknown.content.decode()
+    negative = {**RUN, "hosts": {"web1": {"changed": -1}}}
+    assert request(world, "service", "post", "/api/audit/playbook-run", negative).status_code == 400
 
 
 def test_logins_are_audited_success_and_failure(world):

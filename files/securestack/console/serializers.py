@@ -50,3 +50,22 @@ class AuditSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = ["id", "time", "actor", "action", "object", "source_address", "detail"]
         read_only_fields = fields
+
+
+class PlaybookRunSerializer(serializers.Serializer):
+    """A playbook run as the audit callback plugin (plugins/callback/audit.py) reports it."""
+
+    playbook = serializers.CharField(max_length=255)
+    user = serializers.CharField(max_length=100)
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField()
+    check_mode = serializers.BooleanField()
+    hosts = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField(min_value=0)))
+    changed = serializers.ListField(child=serializers.DictField(child=serializers.CharField(max_length=255)),
+                                    max_length=2000)
+
+    def validate(self, attrs):
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: "unknown field" for name in unknown})
+        return attrs

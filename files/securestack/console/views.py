@@ -13,7 +13,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from . import audit
 from .models import AuditEvent, BackupTask, Incident, Server
 from .permissions import Matrix, ServiceTokenAuthentication, is_admin, is_service
-from .serializers import AuditSerializer, BackupSerializer, IncidentSerializer, ServerSerializer
+from .serializers import AuditSerializer, BackupSerializer, IncidentSerializer, PlaybookRunSerializer, ServerSerializer
 
 ADMIN, USER, SERVICE = "admin", "user", "service"
 AUTHENTICATION = [JWTAuthentication, ServiceTokenAuthentication]
@@ -146,10 +146,21 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
 
 
 class AuditViewSet(viewsets.ReadOnlyModelViewSet):
-    """Administrators only, read-only."""
+    """Administrators read it; nobody changes it. The service credential adds playbook runs
+    (POST /api/audit/playbook-run, from the integration.demoapp.audit callback plugin)."""
 
     queryset = AuditEvent.objects.all()
     serializer_class = AuditSerializer
     authentication_classes = AUTHENTICATION
     permission_classes = [Matrix]
-    allowed = {"list": {ADMIN}, "retrieve": {ADMIN}}
+    allowed = {"list": {ADMIN}, "retrieve": {ADMIN}, "playbook_run": {SERVICE}}
+
+    @action(detail=False, methods=["post"], url_path="playbook-run")
+    def playbook_run(self, request):
+        run = PlaybookRunSerializer(data=request.data)
+        run.is_valid(raise_exception=True)
+        data = dict(run.validated_data)
+        playbook, user = data.pop("playbook"), data.pop("user")
+        data.update(started_at=data["started_at"].isoformat(), ended_at=data["ended_at"].isoformat())
+        event = audit.record(request, "playbook.run", playbook, actor=f"ansible:{user}", **data)
+        return Response(AuditSerializer(event).data, status=status.HTTP_201_CREATED)
