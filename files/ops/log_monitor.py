@@ -12,8 +12,9 @@ record the operations API reads.
 
 With SECURESTACK_URL and SECURESTACK_SERVICE_TOKEN in its environment (and SECURESTACK_CA, the
 certificate to verify the API with), each failure also opens an incident in the operations API
-(files/securestack) for --server, and the job's next success resolves its open incidents there.
-A call that fails is said on standard error; incidents.jsonl stays the record.
+(files/securestack) for --server, and the job's next success resolves its open incidents there
+(console.py). A call the API does not take is said on standard error; one it could not take because
+it was down is sent again, in order, once it answers; incidents.jsonl stays the record.
 
 DIR/cursor holds the journal position of the last entry handled, written after its
 incident: after a restart the monitor resumes right after it, so it neither repeats an
@@ -166,7 +167,8 @@ class Monitor:
         selector.register(fd, selectors.EVENT_READ)
         buffered = b""
         while True:
-            if selector.select(timeout=GRACE / 4 if self.pending else None):
+            waiting = self.console.kept if self.console else []
+            if selector.select(timeout=GRACE / 4 if self.pending else Console.RETRY_EVERY if waiting else None):
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     break
@@ -174,6 +176,8 @@ class Monitor:
                 for line in lines:
                     self.follow_line(line.decode("utf-8", "replace"))
             self.flush()
+            if self.console:
+                self.console.retry()
         self.flush(float("inf"))
 
     def follow_line(self, line):
@@ -190,7 +194,8 @@ def main(argv=None):
     parser.add_argument("--server", default=socket.gethostname(), help="this host's name in the operations API")
     parser.add_argument("--journalctl", default="journalctl", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    monitor = Monitor(args.unit, args.state_dir, hostname=args.server, console=Console.from_environment(args.server))
+    console = Console.from_environment(args.server, keep=True)
+    monitor = Monitor(args.unit, args.state_dir, hostname=args.server, console=console)
     command = journal_command(args.unit, monitor.cursor(), args.journalctl)
     print(f"following the journal of {', '.join(args.unit)}", flush=True)
     with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=0) as proc:

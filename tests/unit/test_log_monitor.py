@@ -179,3 +179,20 @@ def test_an_api_that_refuses_is_said_and_the_monitor_goes_on(tmp_path, api):
         log_monitor.Console("file:///etc/passwd", "t", "web1")
     os.environ.pop("SECURESTACK_URL", None)
     assert log_monitor.Console.from_environment("web1") is None
+
+
+def test_calls_the_api_could_not_take_while_down_are_sent_in_order_once_it_answers(tmp_path, api):
+    url, calls = api
+    errors = io.StringIO()
+    console = log_monitor.Console("http://127.0.0.1:9", "the-token", "web1", out=errors, keep=True)
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=io.StringIO(), console=console)
+    for entry in run_entries(UNIT, "i1", "a1", ["demoapp: ERROR exit=4 database unreachable"]):
+        monitor.handle(entry)
+    monitor.flush(float("inf"))
+    assert [path for path, _body in console.kept] == ["/api/incidents"] and "kept" in errors.getvalue()
+    console.url = url  # the API answers again
+    assert console.retry(now=console.last_attempt + 1) is False and calls == []  # not again before RETRY_EVERY
+    for entry in run_entries(UNIT, "i2", "a2", ["OK row id=9"], ok=True):
+        monitor.handle(entry)
+    assert [path for path, _auth, _body in calls] == ["/api/incidents", "/api/incidents/resolve-job"]
+    assert console.kept == [] and "answers again" in errors.getvalue()
