@@ -1,5 +1,7 @@
 """The operations API from the client container, over HTTPS through nginx: tokens, permissions, TLS versions,
-security headers on every response, login rate limiting, fail2ban bans, and Gunicorn's confinement."""
+security headers on every response, login rate limiting, fail2ban bans, Gunicorn's confinement; what the
+collection feeds it (backup runs, the batch's failures as incidents, the converge in the audit trail); and the
+role's bad input refused before any change."""
 
 import datetime
 import json
@@ -9,7 +11,7 @@ import time
 
 import pytest
 import testinfra
-from conftest import INVENTORY, target_name
+from conftest import INVENTORY, run_cron_command, run_cron_file_entry, run_scenario_playbook, target_name
 
 testinfra_hosts = ["ansible://targets"]
 ADMIN = ("admin", "Molecule-Admin pw 42")
@@ -149,24 +151,75 @@ def wait_for(predicate, seconds=15):
     return False
 
 
-def test_a_failed_job_opens_an_incident_and_its_next_success_resolves_it(host, client):
-    """The log monitor of each target reports to the API of the first one (log_monitor's default)."""
-    api = testinfra.get_host("ansible://api12", ansible_inventory=INVENTORY)
-    unit = "/run/systemd/system/demoapp-batch.service"
-    job = "[Service]\nType=oneshot\nExecStart=/bin/sh -c 'echo {line}; exit {code}'\n"
-    before = len(incidents_of(client, api, target_name(host)))
+def first_api():
+    """The API every target reports to (the first host of the api group)."""
+    return testinfra.get_host("ansible://api12", ansible_inventory=INVENTORY)
+
+
+def test_stopping_postgresql_fails_the_batch_opens_an_incident_and_the_next_success_resolves_it(host, client):
+    """The real batch, with its database stopped. On api12 the API's own database stops too: the monitor keeps
+    the incident until the API answers again."""
+    api, name = first_api(), target_name(host)
+    before = len(incidents_of(client, api, name))
+    host.run_expect([0], "systemctl stop postgresql")
     try:
-        host.run_expect([0], f"printf \"{job.format(line='demoapp: ERROR exit=4 database unreachable', code=4)}\" "
-                             f"> {unit} && systemctl daemon-reload && ! systemctl start demoapp-batch.service")
-        assert wait_for(lambda: len(incidents_of(client, api, target_name(host))) == before + 1)
-        incident = incidents_of(client, api, target_name(host))[0]
-        # (The reason taken from the job's own line is proven with the real batch in default/test_monitor.py.)
-        assert incident["state"] == "open" and incident["title"].startswith("job demoapp-batch failed")
-        host.run_expect([0], f"printf \"{job.format(line='OK row id=1', code=0)}\" > {unit} && "
-                             "systemctl daemon-reload && systemctl start demoapp-batch.service")
-        assert wait_for(lambda: incidents_of(client, api, target_name(host))[0]["state"] == "resolved")
+        assert run_cron_command(host).rc == 4
     finally:
-        host.run(f"rm -f {unit}; systemctl daemon-reload; systemctl reset-failed")
+        host.run_expect([0], "systemctl start postgresql")
+    assert wait_for(lambda: len(incidents_of(client, api, name)) == before + 1, seconds=40)
+    incident = incidents_of(client, api, name)[0]
+    assert incident["state"] == "open", incident
+    assert incident["title"].startswith("job demoapp-batch failed: ") and re.search(r"exit(=| status )4",
+                                                                                  incident["title"]), incident
+    assert run_cron_command(host).rc == 0
+    assert wait_for(lambda: incidents_of(client, api, name)[0]["state"] == "resolved", seconds=20)
+
+
+def test_a_backup_run_appears_in_the_api_for_its_server_with_its_checksum(host, client):
+    api, name = first_api(), target_name(host)
+    proc = run_cron_file_entry(host, "demoapp-backup-daily")
+    assert proc.rc == 0, proc.stdout + proc.stderr
+    record = json.loads(host.file("/var/backups/demoapp/backups.jsonl").content_string.splitlines()[-1])
+    checksum = host.file(f"/var/backups/demoapp/{record['file']}.sha256").content_string.split()[0]
+    status, _headers, body = curl(client, api, f"/api/backups?server={name}", bearer(client, api))
+    assert status == 200, body
+    [backup] = [b for b in json.loads(body) if b["file"] == record["file"]]
+    assert (backup["server"], backup["kind"], backup["state"], backup["checksum"]) == (name, "daily", "ok", checksum)
+
+
+def test_the_converge_itself_is_in_the_audit_trail_without_secrets(host, client):
+    if target_name(host) != "api12":
+        pytest.skip("one audit trail: the first API host's")
+    status, _headers, body = curl(client, host, "/api/audit", bearer(client, host))
+    assert status == 200, body
+    runs = sorted((e for e in json.loads(body) if e["action"] == "playbook.run" and e["object"] == "converge.yml"),
+                  key=lambda e: e["id"])
+    assert runs, "no converge.yml run in the audit trail"
+    converge = runs[0]["detail"]  # the first converge: everything it changed
+    assert converge["check_mode"] is False and {"api12", "api13"} <= set(converge["hosts"])
+    tasks = {change["task"] for change in converge["changed"]}
+    assert "Write the API's address and credential (0600, systemd reads them) and its certificate" in tasks
+    assert runs[0]["actor"].startswith("ansible:")
+    for secret in ("molecule-only-service-token", "molecule-only-django-secret-key", "Molecule-Admin pw 42",
+                   "Molecule-Only S3cret"):
+        assert secret not in body
+
+
+BAD_INPUT = [("securestack_jwt_minutes=0", "securestack_jwt_minutes"),
+             ("securestack_public_url=http://api12", "securestack_public_url: http://api12 is not an https:// URL"),
+             ("securestack_secret_key=", "securestack_secret_key must be set")]
+
+
+def test_bad_role_input_fails_before_any_change_naming_the_variable(host):
+    if target_name(host) != "api12":
+        pytest.skip("the role's checks run on the controller: once is enough")
+    settings = host.file("/etc/securestack/securestack.env").md5sum
+    for extra, message in BAD_INPUT:
+        proc = run_scenario_playbook("securestack_alone.yml", "-e", extra, "-e", "ansible_become_method=su")
+        assert proc.returncode != 0, extra
+        assert message in proc.stdout + proc.stderr, proc.stdout[-2000:]
+        assert re.search(r"api12\s+: ok=\d+\s+changed=0 ", proc.stdout), proc.stdout[-2000:]
+    assert host.file("/etc/securestack/securestack.env").md5sum == settings
 
 
 def test_a_burst_of_logins_is_rate_limited(host, other):
