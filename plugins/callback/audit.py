@@ -79,11 +79,10 @@ import datetime
 import getpass
 import json
 import os
-import ssl
 import urllib.error
-import urllib.request
 
 from ansible import context
+from ansible.module_utils.urls import open_url
 from ansible.plugins.callback import CallbackBase
 
 RECAP_KEYS = ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored")
@@ -142,14 +141,12 @@ class CallbackModule(CallbackBase):
                                   "sent at the next run")
 
     def send(self, url, token, record):
-        ca_file = self.get_option("ca_file")
         try:
-            context_ = ssl.create_default_context(cafile=ca_file or None) if url.startswith("https://") else None
-            request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
-                url.rstrip("/") + "/api/audit/playbook-run", data=json.dumps(record).encode(), method="POST",
-                headers={"Authorization": f"Service {token}", "Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=self.get_option("timeout"), context=context_):  # noqa: S310
-                return True
+            open_url(url.rstrip("/") + "/api/audit/playbook-run", data=json.dumps(record), method="POST",
+                     headers={"Authorization": f"Service {token}", "Content-Type": "application/json"},
+                     timeout=self.get_option("timeout"), validate_certs=True,
+                     ca_path=self.get_option("ca_file") or None)
+            return True
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]
             self._display.warning(f"integration.demoapp.audit: the API refused the run record: {exc} {detail}")

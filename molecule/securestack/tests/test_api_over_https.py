@@ -169,8 +169,8 @@ def test_stopping_postgresql_fails_the_batch_opens_an_incident_and_the_next_succ
     assert wait_for(lambda: len(incidents_of(client, api, name)) == before + 1, seconds=40)
     incident = incidents_of(client, api, name)[0]
     assert incident["state"] == "open", incident
-    assert incident["title"].startswith("job demoapp-batch failed: ") and re.search(r"exit(=| status )4",
-                                                                                  incident["title"]), incident
+    assert incident["title"].startswith("job demoapp-batch failed: "), incident
+    assert re.search(r"exit(=| status )4", incident["title"]), incident
     assert run_cron_command(host).rc == 0
     assert wait_for(lambda: incidents_of(client, api, name)[0]["state"] == "resolved", seconds=20)
 
