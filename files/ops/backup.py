@@ -21,7 +21,7 @@ copy keeps the local backup and fails the run (exit 6), so it is seen.
 
 Every run appends one line to DIR/backup.log and one JSON record to DIR/backups.jsonl
 (server, database, kind, file, start, end, size, sha256, state, error, s3). With the operations
-API's settings in the environment (console.py: SECURESTACK_URL, SECURESTACK_SERVICE_TOKEN,
+API's settings in the environment (api_client.py: SECURESTACK_URL, SECURESTACK_SERVICE_TOKEN,
 SECURESTACK_CA), each backup run, good or failed, is also recorded there for --server; an API
 that does not answer is said on stderr and changes neither the exit status nor the files.
 
@@ -40,7 +40,7 @@ import subprocess
 import sys
 
 import offsite
-from console import Console
+from api_client import Console
 from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect, now_utc
 
 EXIT_DUMP, EXIT_VERIFY = EXIT_DB, 5

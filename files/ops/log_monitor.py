@@ -13,7 +13,7 @@ record the operations API reads.
 With SECURESTACK_URL and SECURESTACK_SERVICE_TOKEN in its environment (and SECURESTACK_CA, the
 certificate to verify the API with), each failure also opens an incident in the operations API
 (files/securestack) for --server, and the job's next success resolves its open incidents there
-(console.py). A call the API does not take is said on standard error; one it could not take because
+(api_client.py). A call the API does not take is said on standard error; one it could not take because
 it was down is sent again, in order, once it answers; incidents.jsonl stays the record.
 
 DIR/cursor holds the journal position of the last entry handled, written after its
@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from console import Console
+from api_client import Console
 
 # systemd's catalog: "Unit failed" (UNIT_RESULT=...), "Unit succeeded", "Unit process exited" (EXIT_STATUS=...).
 UNIT_FAILED = "d9b373ed55a64feb8242e02dbe79a49c"

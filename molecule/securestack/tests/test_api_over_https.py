@@ -198,7 +198,9 @@ def test_the_converge_itself_is_in_the_audit_trail_without_secrets(host, client)
     converge = runs[0]["detail"]  # the first converge: everything it changed
     assert converge["check_mode"] is False and {"api12", "api13"} <= set(converge["hosts"])
     tasks = {change["task"] for change in converge["changed"]}
-    assert "Write the API's address and credential (0600, systemd reads them) and its certificate" in tasks
+    # (Ansible names a role's task "<role> : <task>".)
+    assert "integration.demoapp.confined_job : Write the API's address and credential (0600, systemd reads them) " \
+           "and its certificate" in tasks, tasks
     assert runs[0]["actor"].startswith("ansible:")
     for secret in ("molecule-only-service-token", "molecule-only-django-secret-key", "Molecule-Admin pw 42",
                    "Molecule-Only S3cret"):
