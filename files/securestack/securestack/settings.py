@@ -54,7 +54,10 @@ DATABASES = {
         "OPTIONS": {"sslmode": os.environ.get("SECURESTACK_DB_SSLMODE", "prefer"),
                     **({"options": "-c role=" + os.environ["SECURESTACK_DB_ROLE"]}
                        if os.environ.get("SECURESTACK_DB_ROLE") else {})},
-        "CONN_MAX_AGE": 60,
+        # A connection per request (a local socket: a few milliseconds). Kept connections break when
+        # PostgreSQL restarts: each worker then answered its next request with a 500, and Django 3.2
+        # (Debian 12) has no health check to catch it.
+        "CONN_MAX_AGE": 0,
     }
 }
 
