@@ -38,7 +38,13 @@ class Console:
     @classmethod
     def from_environment(cls, server, keep=False):
         url, token = os.environ.get("SECURESTACK_URL", ""), os.environ.get("SECURESTACK_SERVICE_TOKEN", "")
-        return cls(url, token, server, os.environ.get("SECURESTACK_CA") or None, keep=keep) if url and token else None
+        if not (url and token):
+            return None
+        try:
+            return cls(url, token, server, os.environ.get("SECURESTACK_CA") or None, keep=keep)
+        except (OSError, ValueError) as exc:  # the job goes on without the API, and says why
+            sys.stderr.write(f"the operations API is not usable ({url}): {exc}\n")
+            return None
 
     def post(self, path, body):
         """The API's answer, or None (said on stderr; kept for later when the API was down and this console keeps)."""

@@ -179,6 +179,14 @@ def test_an_api_that_refuses_is_said_and_the_monitor_goes_on(tmp_path, api):
         log_monitor.Console("file:///etc/passwd", "t", "web1")
     os.environ.pop("SECURESTACK_URL", None)
     assert log_monitor.Console.from_environment("web1") is None
+    # A certificate the job cannot read: the job goes on without the API (the monitor keeps alerting) and says why.
+    os.environ.update(SECURESTACK_URL="https://api.example", SECURESTACK_SERVICE_TOKEN="t",
+                      SECURESTACK_CA=str(tmp_path / "missing.pem"))
+    try:
+        assert log_monitor.Console.from_environment("web1") is None
+    finally:
+        for name in ("SECURESTACK_URL", "SECURESTACK_SERVICE_TOKEN", "SECURESTACK_CA"):
+            os.environ.pop(name)
 
 
 def test_calls_the_api_could_not_take_while_down_are_sent_in_order_once_it_answers(tmp_path, api):
