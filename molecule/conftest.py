@@ -21,8 +21,8 @@ SSH_OPTS = (
 
 @pytest.fixture(scope="session")
 def client():
-    """The client container (remote admin / attacker)."""
-    return testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
+    """The client container (remote admin / attacker): the first host of the ``clients`` group."""
+    return testinfra.get_hosts(["ansible://clients"], ansible_inventory=INVENTORY)[0]
 
 
 def target_name(host):

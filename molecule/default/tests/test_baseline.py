@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import run_scenario_playbook, target_name
 
-testinfra_hosts = ["ansible://debian12", "ansible://debian13"]
+testinfra_hosts = ["ansible://targets"]
 
 
 def hardening_index(host):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import testinfra
 from conftest import INVENTORY
 
 ROOT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
@@ -18,7 +17,7 @@ BIN = Path(sys.executable).parent
 
 PLAYBOOK = """
 - name: Two roles of the installed collection, by FQCN, with non-default variables
-  hosts: client
+  hosts: clients
   roles:
     - role: integration.demoapp.app_account
       vars:
@@ -94,7 +93,7 @@ def test_site_playbook_is_importable_by_fqcn(installed):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_two_roles_by_fqcn_converge_a_host_with_non_default_variables(installed):
+def test_two_roles_by_fqcn_converge_a_host_with_non_default_variables(installed, client):
     _root, env, work = installed
     playbook = work / "uses_roles.yml"
     playbook.write_text(PLAYBOOK)
@@ -103,7 +102,6 @@ def test_two_roles_by_fqcn_converge_a_host_with_non_default_variables(installed)
         assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
     assert "changed=0" in proc.stdout.split("PLAY RECAP")[1], proc.stdout[-3000:]  # the second run
 
-    client = testinfra.get_host("ansible://client", ansible_inventory=INVENTORY)
     account = client.user("reporter")
     assert (account.home, account.shell) == ("/srv/reporter", "/usr/sbin/nologin")
     assert "sudo" in client.user("opsadmin").groups

@@ -49,12 +49,6 @@ def bearer(client, host, user=ADMIN[0], password=ADMIN[1]):
     return TOKENS[key]
 
 
-@pytest.fixture(scope="session")
-def client():
-    """This scenario's client container (its own name: the scenario may run beside another)."""
-    return testinfra.get_host("ansible://apiclient", ansible_inventory=INVENTORY)
-
-
 @pytest.fixture(scope="module")
 def other(host):
     """The other target, as a second client."""
