@@ -1,56 +1,174 @@
 #!/usr/bin/env bash
-# make bench: speed figures for site.yml (not part of the test gate; prints, never asserts).
-#   fresh converge of one bare host, the apt floor (installing the same packages in a
-#   fresh container), their ratio, the idempotent re-run, and the idempotent re-run of
-#   1 versus 4 hosts. Containers are named demoapp-bench-*; all are removed at the end.
+# make bench: speed figures for site.yml as users run it (not part of the test gate; prints, never asserts).
+# Over SSH with this checkout's ansible.cfg (pipelining, ControlPersist, fact cache), connected as
+# a nominative admin with sudo, never as root, to Debian 12 systemd containers:
+#   - fresh converge of one bare host; the apt floor (the packages that converge installed, with
+#     one apt-get install in another bare host); their ratio
+#   - idempotent re-run of that host, and a --check --diff drift run of it
+#   - idempotent re-run of BENCH_HOSTS (8) hosts, and its ratio to one host
+#   - DEMOAPP_DEVSEC_HARDENING=<checkout of github.com/dev-sec/ansible-collection-hardening>:
+#     devsec.hardening.ssh_hardening against this collection's ssh_hardening, fresh and
+#     idempotent, each on its own bare host (without it, one line says the comparison was skipped)
+# Bootstrapping sshd, sudo and the admin's key is not counted: one container is bootstrapped and
+# committed as the image every bench host starts from. Every container, the image and the network
+# are named demoapp-bench* and removed at the end, pass or fail. Figures go to stdout; each
+# ansible-playbook run's output to $DEMOAPP_CACHE/bench/<step>.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export DEMOAPP_CACHE="${DEMOAPP_CACHE:-$ROOT/.cache}" ANSIBLE_FORCE_COLOR=0
 export PATH="${DEMOAPP_VENV:-$ROOT/.venv}/bin:$PATH"
-NET=demoapp-bench WORK="$DEMOAPP_CACHE/bench"
+HOSTS="${BENCH_HOSTS:-8}" NET=demoapp-bench IMAGE=demoapp-bench:ssh ADMIN=benchadmin
+WORK="$DEMOAPP_CACHE/bench"
+DEVSEC="${DEMOAPP_DEVSEC_HARDENING:-}"
+[[ "$HOSTS" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_HOSTS must be a positive number, not '$HOSTS'" >&2; exit 2; }
+[ -z "$DEVSEC" ] || [ -f "$DEVSEC/roles/ssh_hardening/tasks/main.yml" ] \
+  || { echo "DEMOAPP_DEVSEC_HARDENING=$DEVSEC is not a checkout of dev-sec/ansible-collection-hardening" >&2; exit 2; }
 
-scripts/testenv.sh all
-mkdir -p "$WORK"
-cleanup() { docker ps -aq --filter name=demoapp-bench- | xargs -r docker rm -f >/dev/null; docker network rm "$NET" >/dev/null 2>&1 || true; }
+scripts/testenv.sh all >/dev/null
+cleanup() {
+  docker ps -aq --filter name=demoapp-bench | xargs -r docker rm -f >/dev/null
+  docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
+  docker network rm "$NET" >/dev/null 2>&1 || true
+  for socket in "$WORK"/cp/*; do [ -S "$socket" ] && ssh -o ControlPath="$socket" -O exit x 2>/dev/null; done; true
+}
 trap cleanup EXIT
 cleanup
+rm -rf "$WORK" && mkdir -p "$WORK/cp"
 docker network create "$NET" >/dev/null
+# Fresh facts and SSH masters for this run only (ansible.cfg's cache would otherwise serve old facts).
+export ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts" ANSIBLE_SSH_CONTROL_PATH_DIR="$WORK/cp"
+ssh-keygen -q -t ed25519 -N "" -C "$ADMIN@bench" -f "$WORK/id_ed25519"
+KEY=$(cat "$WORK/id_ed25519.pub")
 
-start() {  # start NAME: a bare Debian 12 systemd container (no shared apt cache: honest downloads)
+run_container() {  # run_container NAME IMAGE
   local opts; mapfile -t opts < <(python scripts/systemd_container.py)  # the Molecule platforms' settings
-  docker run -d --name "$1" --hostname "$1" --network "$NET" "${opts[@]}" \
-    demoapp-systemd:bookworm "$(python scripts/systemd_container.py --command)" >/dev/null
+  docker run -d --name "$1" --hostname "$1" --network "$NET" "${opts[@]}" "$2" \
+    "$(python scripts/systemd_container.py --command)" >/dev/null
+  # Booted before anything runs (systemd-tmpfiles empties /tmp at boot, under apt's feet).
+  for _ in $(seq 1 100); do
+    case "$(docker exec "$1" systemctl is-system-running 2>/dev/null)" in running|degraded) return 0 ;; esac
+    sleep 0.2
+  done
+  echo "$1: systemd did not finish booting" >&2; return 1
 }
-inventory() {  # inventory HOST...: every host in db and batch
-  { echo "all:"; echo "  vars: {ansible_connection: community.docker.docker, ansible_become_method: su,"
-    echo "         application_db_password: bench-only-password}"
-    echo "  children:"; for g in db batch; do echo "    $g:"; echo "      hosts:"; for h in "$@"; do echo "        $h:"; done; done
-  } >"$WORK/hosts.yml"
-}
-seconds() { local t0; t0=$(date +%s.%N); "$@" >"$WORK/last.log" 2>&1 || { tail -20 "$WORK/last.log"; exit 1; }; python3 -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$t0"; }
-site() { ansible-playbook -i "$WORK/hosts.yml" site.yml; }
 
+# Bootstrap (not counted): sshd, sudo and the admin with the bench key, committed as the bench image.
+run_container demoapp-bench-bootstrap demoapp-systemd:bookworm
+docker exec demoapp-bench-bootstrap sh -ec "
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server sudo python3 >/dev/null
+  useradd -m -s /bin/bash $ADMIN
+  install -d -m 0700 -o $ADMIN -g $ADMIN /home/$ADMIN/.ssh
+  echo '$KEY' > /home/$ADMIN/.ssh/authorized_keys
+  chown $ADMIN:$ADMIN /home/$ADMIN/.ssh/authorized_keys
+  echo '$ADMIN ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/90-bench && chmod 0440 /etc/sudoers.d/90-bench
+  systemctl enable -q ssh && apt-get clean"
+docker commit demoapp-bench-bootstrap "$IMAGE" >/dev/null
+docker rm -f demoapp-bench-bootstrap >/dev/null
+
+start() {  # start NAME: a bench host, sshd answering
+  run_container "$1" "$IMAGE"
+  docker exec "$1" systemctl is-active -q ssh || { echo "$1: sshd did not start" >&2; return 1; }
+}
+address() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+
+inventory() {  # inventory FILE HOST...: every host in db and batch, the first one in api too
+  local file="$1" h; shift
+  {
+    echo "all:"
+    echo "  vars:"
+    echo "    ansible_user: $ADMIN"
+    echo "    ansible_ssh_private_key_file: $WORK/id_ed25519"
+    echo "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+    echo "    app_account_admins: [{name: $ADMIN, ssh_keys: ['$KEY']}]"
+    echo "    application_db_password: bench-only-password"
+    echo "    securestack_secret_key: bench-only-django-secret-key-0123456789abcdef"
+    echo "    securestack_jwt_signing_key: bench-only-jwt-signing-key-0123456789abcdef"
+    echo "    securestack_service_token: bench-only-service-token-0123456789abcdef"
+    echo "    securestack_admin_password: bench-only admin password"
+    echo "  hosts:"
+    for h in "$@"; do echo "    $h: {ansible_host: $(address "$h")}"; done
+    echo "  children:"
+    for g in db batch; do echo "    $g:"; echo "      hosts:"; for h in "$@"; do echo "        $h:"; done; done
+    echo "    api:"; echo "      hosts:"; echo "        $1:"
+  } >"$file"
+}
+
+seconds() {  # seconds STEP COMMAND...: run, log to $WORK/STEP.log, print the wall-clock seconds
+  local step="$1" t0; shift
+  t0=$(date +%s.%N)
+  "$@" >"$WORK/$step.log" 2>&1 || { echo "bench step '$step' failed:" >&2; tail -25 "$WORK/$step.log" >&2; exit 1; }
+  python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$t0"
+}
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+recap() { grep -E '^[a-z0-9-]+ +: ok=' "$WORK/$1.log" | sed 's/ \+/ /g' | tr '\n' ';'; }
+site() { ansible-playbook -i "$1" site.yml "${@:2}"; }
+
+# One host: fresh, idempotent, drift check; the packages it installed give the floor.
 start demoapp-bench-1
-inventory demoapp-bench-1
+inventory "$WORK/one.yml" demoapp-bench-1
 docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-before"
-fresh=$(seconds site)
-rerun1=$(seconds site)
-# The floor installs exactly what the converge installed (the packages it marked manual), so
-# that the ratio follows the roles as they change.
+fresh=$(seconds fresh site "$WORK/one.yml")
+rerun1=$(seconds rerun-1 site "$WORK/one.yml")
+drift=$(seconds drift site "$WORK/one.yml" --check --diff)
 docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-after"
 PACKAGES=$(comm -13 "$WORK/packages-before" "$WORK/packages-after" | tr '\n' ' ')
-
 start demoapp-bench-floor
-floor=$(seconds docker exec demoapp-bench-floor sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES")
+floor=$(seconds floor docker exec demoapp-bench-floor sh -c \
+  "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES")
+docker rm -f demoapp-bench-floor >/dev/null
 
-for i in 2 3 4; do start "demoapp-bench-$i"; done
-inventory demoapp-bench-1 demoapp-bench-2 demoapp-bench-3 demoapp-bench-4
-seconds site >/dev/null  # converge the three new hosts
-rerun4=$(seconds site)
+# The fleet: the other hosts converged (not counted), then the idempotent re-run of all.
+fleet=(demoapp-bench-1)
+for i in $(seq 2 "$HOSTS"); do start "demoapp-bench-$i"; fleet+=("demoapp-bench-$i"); done
+inventory "$WORK/fleet.yml" "${fleet[@]}"
+seconds fleet-fresh site "$WORK/fleet.yml" >/dev/null
+rerunN=$(seconds rerun-fleet site "$WORK/fleet.yml")
+docker rm -f "${fleet[@]:1}" >/dev/null 2>&1 || true
 
-printf 'fresh converge of site.yml, 1 host : %6.1f s\n' "$fresh"
-printf 'floor (apt install, same packages) : %6.1f s  (%s packages)\n' "$floor" "$(wc -w <<<"$PACKAGES")"
-printf 'ratio converge / floor             : %6.2f\n' "$(python3 -c "import sys; print(float(sys.argv[1]) / float(sys.argv[2]))" "$fresh" "$floor")"
-printf 'idempotent re-run, 1 host          : %6.1f s\n' "$rerun1"
-printf 'idempotent re-run, 4 hosts         : %6.1f s\n' "$rerun4"
+printf '\nmachine: %s cores, %s; Debian 12 containers over SSH as %s with sudo\n' "$(nproc)" "$(uname -m)" "$ADMIN"
+printf 'fresh converge of site.yml, 1 host   : %7.1f s\n' "$fresh"
+printf 'floor (one apt-get install, same pkgs): %7.1f s  (%s packages)\n' "$floor" "$(wc -w <<<"$PACKAGES")"
+printf 'ratio converge / floor               : %7s\n' "$(ratio "$fresh" "$floor")"
+printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap rerun-1)"
+printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
+printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
+
+# ssh_hardening against devsec.hardening's, each alone on its own bare host.
+if [ -z "$DEVSEC" ]; then
+  echo "ssh_hardening vs devsec.hardening     : skipped (DEMOAPP_DEVSEC_HARDENING is not set; see README)"
+  exit 0
+fi
+# Both collections next to the playbooks (Ansible's playbook-adjacent collections directory).
+mkdir -p "$WORK/collections/ansible_collections/devsec" "$WORK/collections/ansible_collections/integration"
+ln -sfn "$(cd "$DEVSEC" && pwd)" "$WORK/collections/ansible_collections/devsec/hardening"
+ln -sfn "$ROOT" "$WORK/collections/ansible_collections/integration/demoapp"
+cat >"$WORK/ssh-ours.yml" <<EOF
+- name: This collection's SSH hardening
+  hosts: all
+  become: true
+  roles:
+    - role: integration.demoapp.app_account
+      vars: {app_account_admins: [{name: $ADMIN, ssh_keys: ['$KEY']}]}
+    - role: integration.demoapp.ssh_hardening
+EOF
+cat >"$WORK/ssh-devsec.yml" <<EOF
+- name: devsec.hardening's SSH hardening
+  hosts: all
+  become: true
+  roles:
+    - role: devsec.hardening.ssh_hardening
+EOF
+for who in ours devsec; do
+  start "demoapp-bench-ssh-$who"
+  printf 'all:\n  hosts:\n    demoapp-bench-ssh-%s:\n      ansible_host: %s\n      ansible_user: %s\n      ansible_ssh_private_key_file: %s\n      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n' \
+    "$who" "$(address "demoapp-bench-ssh-$who")" "$ADMIN" "$WORK/id_ed25519" >"$WORK/ssh-$who-hosts.yml"
+done
+play() { ansible-playbook -i "$WORK/ssh-$1-hosts.yml" "$WORK/ssh-$1.yml"; }
+ours_fresh=$(seconds ssh-ours-fresh play ours)
+ours_rerun=$(seconds ssh-ours-rerun play ours)
+devsec_fresh=$(seconds ssh-devsec-fresh play devsec)
+devsec_rerun=$(seconds ssh-devsec-rerun play devsec)
+printf 'ssh_hardening fresh: ours %6.1f s, devsec %6.1f s; idempotent: ours %5.1f s, devsec %5.1f s (devsec/ours %s)\n' \
+  "$ours_fresh" "$devsec_fresh" "$ours_rerun" "$devsec_rerun" "$(ratio "$devsec_rerun" "$ours_rerun")"

@@ -2,10 +2,10 @@
 
     log_monitor.py --state-dir DIR --unit demoapp-batch.service [--unit ...]
 
-journalctl does the following (``--follow --output=json``, filtered by unit): systemd
-writes "Failed with result ..." about a unit whose job exited non-zero, was killed or
-timed out, and the job's own output carries the reason. For each such failure this
-program prints one line at priority err on its standard output (the journal keeps it:
+Every POLL_EVERY seconds it reads, with journalctl (``--output=json``, filtered by unit), what the
+journal holds after the last entry it handled: systemd writes "Failed with result ..." about a unit
+whose job exited non-zero, was killed or timed out, and the job's own output carries the reason.
+For each such failure this program prints one line at priority err on its standard output (the journal keeps it:
 ``journalctl -p err -t <its identifier>``) and appends one JSON record to
 DIR/incidents.jsonl (time, host, job, unit, result, exit status, reason, cursor), the
 record the operations API reads.
@@ -18,15 +18,20 @@ it was down is sent again, in order, once it answers; incidents.jsonl stays the 
 
 DIR/cursor holds the journal position of the last entry handled, written after its
 incident: after a restart the monitor resumes right after it, so it neither repeats an
-alert nor misses a failure logged while it was down. Journal rotation does not
-interrupt journalctl's following. On its first start it begins at the end of the journal.
+alert nor misses a failure logged while it was down. On its first start it begins at the end of
+the journal.
+
+Why a fresh journalctl every few seconds and not ``journalctl --follow``: a follower can miss a file
+that rotates while it opens it (systemd issue 40053), and every Ansible run rotates the journal several
+times (each module call logs its arguments as journal fields, which fills a file's field table), so a
+long-running follower skipped a job's failure now and then. A read during which the journal's files
+changed is made again.
 """
 
 import argparse
 import datetime
 import json
 import os
-import selectors
 import socket
 import subprocess
 import sys
@@ -42,13 +47,47 @@ ERR = "<3>"  # sd-daemon prefix: the journal records the line at priority err
 # journald may file a job's last line after systemd's "failed" message about it (by more than a
 # second on a loaded host): a failure waits this long for the line that explains it.
 GRACE = 3.0
+POLL_EVERY = 2.0
+JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
 
 
 def journal_command(units, cursor, journalctl="journalctl"):
-    """journalctl following the units' entries (theirs and systemd's about them) from after the cursor."""
-    command = [journalctl, "--follow", "--output=json", "--no-pager", "--quiet"]
-    command += [f"--after-cursor={cursor}"] if cursor else ["--lines=0"]
+    """journalctl printing the units' entries (theirs and systemd's about them) after the cursor (all of them
+    without one: the journal was empty when the monitor first started)."""
+    command = [journalctl, "--output=json", "--no-pager", "--quiet"]
+    command += [f"--after-cursor={cursor}"] if cursor else []
     return command + [f"--unit={unit}" for unit in units]
+
+
+def end_cursor(journalctl="journalctl"):
+    """The cursor of the journal's last entry, whatever its unit (None when the journal is empty)."""
+    out = subprocess.run([journalctl, "--output=json", "--no-pager", "--quiet", "--lines=1"],
+                         capture_output=True, check=False).stdout
+    lines = out.decode("utf-8", "replace").splitlines()
+    return json.loads(lines[-1]).get("__CURSOR") if lines else None
+
+
+def journal_files(dirs=JOURNAL_DIRS):
+    """The journal's files now (names only: a rotation renames the active file and makes a new one)."""
+    found = set()
+    for top in dirs:
+        for root, _dirs, files in os.walk(top):
+            found.update(os.path.join(root, name) for name in files if ".journal" in name)
+    return found
+
+
+def read_journal(command, dirs=JOURNAL_DIRS, attempts=5):
+    """journalctl's JSON lines; read again when the journal's files changed meanwhile (a rotation under
+    journalctl may hide a file from it while it reads the next one)."""
+    for _attempt in range(attempts):
+        before = journal_files(dirs)
+        proc = subprocess.run(command, capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise OSError(f"{command[0]} exited with status {proc.returncode}: "
+                          f"{proc.stderr.decode('utf-8', 'replace').strip()}")
+        if journal_files(dirs) == before:
+            break
+    return proc.stdout.decode("utf-8", "replace").splitlines()
 
 
 def text(value):
@@ -160,24 +199,20 @@ class Monitor:
             self.follow_line(line)
         self.flush(float("inf"))
 
-    def follow_stream(self, fd):
-        """Like follow(), on journalctl's live output (a file descriptor, read unbuffered so that what the
-        wait below sees is all there is): waiting failures are reported when their grace has passed."""
-        selector = selectors.DefaultSelector()
-        selector.register(fd, selectors.EVENT_READ)
-        buffered = b""
-        while True:
-            waiting = self.console.kept if self.console else []
-            if selector.select(timeout=GRACE / 4 if self.pending else Console.RETRY_EVERY if waiting else None):
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                *lines, buffered = (buffered + chunk).split(b"\n")
-                for line in lines:
-                    self.follow_line(line.decode("utf-8", "replace"))
+    def watch(self, units, journalctl="journalctl", dirs=JOURNAL_DIRS, polls=None, sleep=time.sleep):
+        """Read what the journal holds after the last entry handled, every POLL_EVERY seconds (sooner while a
+        failure waits for its grace); ``polls``: stop after that many reads (tests)."""
+        start = self.cursor() or end_cursor(journalctl)
+        done = 0
+        while polls is None or done < polls:
+            for line in read_journal(journal_command(units, self.last_cursor or start, journalctl), dirs):
+                self.follow_line(line)
             self.flush()
             if self.console:
                 self.console.retry()
+            done += 1
+            if polls is None or done < polls:
+                sleep(GRACE / 4 if self.pending else POLL_EVERY)
         self.flush(float("inf"))
 
     def follow_line(self, line):
@@ -193,16 +228,18 @@ def main(argv=None):
     parser.add_argument("--unit", action="append", required=True, help="a job's unit (repeat for each job)")
     parser.add_argument("--server", default=socket.gethostname(), help="this host's name in the operations API")
     parser.add_argument("--journalctl", default="journalctl", help=argparse.SUPPRESS)
+    parser.add_argument("--journal-dir", action="append", help=argparse.SUPPRESS)
+    parser.add_argument("--polls", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     console = Console.from_environment(args.server, keep=True)
     monitor = Monitor(args.unit, args.state_dir, hostname=args.server, console=console)
-    command = journal_command(args.unit, monitor.cursor(), args.journalctl)
-    print(f"following the journal of {', '.join(args.unit)}", flush=True)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=0) as proc:
-        monitor.follow_stream(proc.stdout.fileno())
-    # journalctl only stops when it cannot read the journal any more: let systemd restart us.
-    sys.stderr.write(f"journalctl exited with status {proc.returncode}\n")
-    return 1
+    print(f"watching the journal of {', '.join(args.unit)}", flush=True)
+    try:
+        monitor.watch(args.unit, args.journalctl, tuple(args.journal_dir or JOURNAL_DIRS), polls=args.polls)
+    except OSError as error:  # journalctl cannot read the journal: let systemd restart us
+        sys.stderr.write(f"{error}\n")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

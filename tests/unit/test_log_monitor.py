@@ -101,16 +101,17 @@ def test_a_line_filed_just_after_the_failure_still_gives_the_reason_and_the_next
     assert monitor.printed == {} and monitor.pending == {}
 
 
-def test_the_journal_command_resumes_after_the_saved_cursor_or_starts_at_the_end():
+def test_the_journal_command_reads_after_the_cursor_or_all_of_an_empty_journal():
     assert log_monitor.journal_command([UNIT], None) == [
-        "journalctl", "--follow", "--output=json", "--no-pager", "--quiet", "--lines=0", f"--unit={UNIT}"]
+        "journalctl", "--output=json", "--no-pager", "--quiet", f"--unit={UNIT}"]
     assert "--after-cursor=s=abc;i=1" in log_monitor.journal_command([UNIT, "x.service"], "s=abc;i=1")
     assert log_monitor.text([104, 105]) == "hi" and log_monitor.text(None) == ""
 
 
 @pytest.fixture
 def fake_journalctl(tmp_path):
-    """A journalctl that prints the entries of entries.json after the --after-cursor it is given, then exits."""
+    """A journalctl that prints the entries of entries.json after the --after-cursor it is given (the last one
+    with --lines=1), then exits."""
     script = tmp_path / "journalctl"
     script.write_text(f"""#!{sys.executable}
 import json, sys
@@ -119,8 +120,8 @@ with open({str(tmp_path / "calls")!r}, "a") as calls:
     calls.write(" ".join(sys.argv[1:]) + "\\n")
 after = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--after-cursor=")), None)
 cursors = [e["__CURSOR"] for e in entries]
-start = cursors.index(after) + 1 if after in cursors else len(entries) if after is None else 0
-for entry in entries[start:]:
+start = cursors.index(after) + 1 if after in cursors else 0
+for entry in entries[-1:] if "--lines=1" in sys.argv else entries[start:]:
     print(json.dumps(entry))
 """)
     script.chmod(0o755)
@@ -133,13 +134,13 @@ def test_a_restart_resumes_after_the_last_entry_it_handled_without_repeating_or_
     first = run_entries(UNIT, "inv5", "c5", ["demoapp: ERROR exit=4 database unreachable"])
     (tmp_path / "entries.json").write_text(json.dumps(first))
     command = [sys.executable, str(SCRIPT), "--state-dir", str(state), "--unit", UNIT,
-               "--journalctl", str(fake_journalctl)]
+               "--journalctl", str(fake_journalctl), "--journal-dir", str(tmp_path / "journal"), "--polls", "1"]
     # First start: no cursor yet, so it starts at the end of the journal (the old failure is history).
     subprocess.run(command, capture_output=True, text=True, check=False)
     assert incidents(state) == []
     (state / "cursor").write_text("c5-start\n")  # as if it had handled the job's start, then stopped
     run = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert run.returncode == 1 and "<3>job demoapp-batch failed" in run.stdout
+    assert run.returncode == 0 and "<3>job demoapp-batch failed" in run.stdout
     assert [i["cursor"] for i in incidents(state)] == ["c5-failed"]
     # A failure logged while it was down is caught at the next start; the first one is not repeated.
     (tmp_path / "entries.json").write_text(json.dumps(first + run_entries(UNIT, "inv6", "c6", ["ERROR again"])))
@@ -147,6 +148,53 @@ def test_a_restart_resumes_after_the_last_entry_it_handled_without_repeating_or_
     assert [i["cursor"] for i in incidents(state)] == ["c5-failed", "c6-failed"]
     assert run.stdout.count("<3>") == 1
     assert "--after-cursor=c5-failed" in (tmp_path / "calls").read_text().splitlines()[-1]
+
+
+def test_a_read_during_which_the_journal_rotated_is_made_again(tmp_path, fake_journalctl):
+    """The first read sees the journal's files change under it (a rotation): its output is not trusted, the
+    same read is made again; a failure is reported once."""
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    (journal / "system.journal").write_text("")
+    (tmp_path / "entries.json").write_text(json.dumps(run_entries(UNIT, "i1", "r1", ["ERROR exit=4"])))
+    reads = []
+
+    def rotate_once(command, **kwargs):
+        reads.append(command)
+        if len(reads) == 1:  # the journal rotates while the first read runs
+            (journal / "system.journal").rename(journal / "system@0001.journal")
+            (journal / "system.journal").write_text("")
+        return real_run(command, **kwargs)
+
+    real_run = subprocess.run
+    log_monitor.subprocess.run = rotate_once
+    try:
+        lines = log_monitor.read_journal(log_monitor.journal_command([UNIT], "r1-start", str(fake_journalctl)),
+                                         dirs=(str(journal),))
+    finally:
+        log_monitor.subprocess.run = real_run
+    assert len(reads) == 2 and reads[0] == reads[1]
+    assert [json.loads(line)["__CURSOR"] for line in lines] == ["r1-0", "r1-exit", "r1-failed"]
+
+
+def test_the_monitor_reads_again_after_the_last_entry_it_handled_and_says_when_journalctl_fails(
+        tmp_path, fake_journalctl):
+    state = tmp_path / "state"
+    state.mkdir()
+    (tmp_path / "entries.json").write_text(json.dumps(run_entries(UNIT, "i1", "w1", ["ERROR one"])))
+    monitor = log_monitor.Monitor([UNIT], str(state), hostname="web1", out=io.StringIO())
+    naps = []
+    monitor.watch([UNIT], str(fake_journalctl), dirs=(str(tmp_path / "journal"),), polls=3, sleep=naps.append)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0].endswith("--lines=1")  # first start: the end of the journal
+    assert "--after-cursor=w1-failed" in calls[1] and "--after-cursor=w1-failed" in calls[-1]
+    assert incidents(state) == [] and naps == [log_monitor.POLL_EVERY] * 2
+    broken = tmp_path / "broken"
+    broken.write_text("#!/bin/sh\necho 'No journal files were found.' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--state-dir", str(state), "--unit", UNIT,
+                          "--journalctl", str(broken), "--polls", "1"], capture_output=True, text=True, check=False)
+    assert run.returncode == 1 and "exited with status 1: No journal files were found." in run.stderr
 
 
 def test_a_failure_opens_an_incident_in_the_api_and_the_next_success_resolves_it(tmp_path, api):
