@@ -23,7 +23,7 @@ ln -sfn "$ROOT" "$ANSIBLE_HOME/collections/ansible_collections/integration/demoa
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" PY_COLORS="${PY_COLORS:-0}"
 STAGES="${STAGES:-lint sanity unit audit molecule}"
 
-passed=0 failed=0 failures=() skipped=()
+passed=0 failed=0 failures=() skipped=() started=$(date +%s)
 stage() {  # stage NAME COMMAND...: run, time and record one stage
   local name="$1" t0 rc; shift
   t0=$(date +%s)
@@ -107,5 +107,7 @@ done
 printf '\n=== summary\n'
 for f in "${failures[@]}"; do printf 'FAILED: %s\n' "$f"; done
 for f in "${skipped[@]}"; do printf 'SKIPPED: %s\n' "$f"; done
+total=$(( $(date +%s) - started ))
+printf 'total: %ss (%dm%02ds)\n' "$total" $((total / 60)) $((total % 60))
 printf '%s passed, %s failed, %s skipped\n' "$passed" "$failed" "${#skipped[@]}"
 [ "$failed" -eq 0 ]
