@@ -149,8 +149,6 @@ cat >"$WORK/ssh-ours.yml" <<EOF
   hosts: all
   become: true
   roles:
-    - role: integration.demoapp.app_account
-      vars: {app_account_admins: [{name: $ADMIN, ssh_keys: ['$KEY']}]}
     - role: integration.demoapp.ssh_hardening
 EOF
 cat >"$WORK/ssh-devsec.yml" <<EOF

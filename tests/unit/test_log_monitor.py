@@ -159,12 +159,12 @@ def test_a_read_during_which_the_journal_rotated_is_made_again(tmp_path, fake_jo
     (tmp_path / "entries.json").write_text(json.dumps(run_entries(UNIT, "i1", "r1", ["ERROR exit=4"])))
     reads = []
 
-    def rotate_once(command, **kwargs):
+    def rotate_once(command, capture_output, check):
         reads.append(command)
         if len(reads) == 1:  # the journal rotates while the first read runs
             (journal / "system.journal").rename(journal / "system@0001.journal")
             (journal / "system.journal").write_text("")
-        return real_run(command, **kwargs)
+        return real_run(command, capture_output=capture_output, check=check)
 
     real_run = subprocess.run
     log_monitor.subprocess.run = rotate_once
