@@ -193,12 +193,6 @@ class Monitor:
             self.console.opened(incident)
         return incident
 
-    def follow(self, lines):
-        """Handle journalctl's JSON lines, then report what is still waiting."""
-        for line in lines:
-            self.follow_line(line)
-        self.flush(float("inf"))
-
     def watch(self, units, journalctl="journalctl", dirs=JOURNAL_DIRS, polls=None, sleep=time.sleep):
         """Read what the journal holds after the last entry handled, every POLL_EVERY seconds (sooner while a
         failure waits for its grace); ``polls``: stop after that many reads (tests)."""
