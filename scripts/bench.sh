@@ -38,6 +38,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/cp"
 docker network create "$NET" >/dev/null
 # Fresh facts and SSH masters for this run only (ansible.cfg's cache would otherwise serve old facts).
 export ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts" ANSIBLE_SSH_CONTROL_PATH_DIR="$WORK/cp"
+# Where the time goes: every run's log ends with its slowest tasks and its time per role.
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles PROFILE_TASKS_TASK_OUTPUT_LIMIT=15
 ssh-keygen -q -t ed25519 -N "" -C "$ADMIN@bench" -f "$WORK/id_ed25519"
 KEY=$(cat "$WORK/id_ed25519.pub")
 
@@ -102,6 +104,9 @@ seconds() {  # seconds STEP COMMAND...: run, log to $WORK/STEP.log, print the wa
   python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$t0"
 }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "$1" "$2"; }
+# profile_roles' lines "name ---- 1.23s" at the end of a log: the five slowest, on one line.
+roles() { sed -n '/^=\+ *$/,$p' "$WORK/$1.log" | grep -E ' -+ +[0-9.]+s$' | sed -E 's/ -+ +/ /' | grep -v 'total' \
+  | sort -k2 -t' ' -rn | head -n 5 | tr '\n' ';'; }
 recap() { grep -E '^[a-z0-9-]+ +: ok=' "$WORK/$1.log" | sed 's/ \+/ /g' | tr '\n' ';'; }
 site() { ansible-playbook -i "$1" site.yml "${@:2}"; }
 
@@ -120,12 +125,14 @@ floor=$(seconds floor docker exec demoapp-bench-floor sh -c \
 docker rm -f demoapp-bench-floor >/dev/null
 
 # The fleet: the other hosts converged (not counted), then the idempotent re-run of all.
-fleet=(demoapp-bench-1)
-for i in $(seq 2 "$HOSTS"); do start "demoapp-bench-$i"; fleet+=("demoapp-bench-$i"); done
-inventory "$WORK/fleet.yml" "${fleet[@]}"
-seconds fleet-fresh site "$WORK/fleet.yml" >/dev/null
-rerunN=$(seconds rerun-fleet site "$WORK/fleet.yml")
-docker rm -f "${fleet[@]:1}" >/dev/null 2>&1 || true
+fleet=(demoapp-bench-1) rerunN=
+if [ "$HOSTS" -gt 1 ]; then
+  for i in $(seq 2 "$HOSTS"); do start "demoapp-bench-$i"; fleet+=("demoapp-bench-$i"); done
+  inventory "$WORK/fleet.yml" "${fleet[@]}"
+  seconds fleet-fresh site "$WORK/fleet.yml" >/dev/null
+  rerunN=$(seconds rerun-fleet site "$WORK/fleet.yml")
+  docker rm -f "${fleet[@]:1}" >/dev/null 2>&1 || true
+fi
 
 printf '\nmachine: %s cores, %s; Debian 12 containers over SSH as %s with sudo\n' "$(nproc)" "$(uname -m)" "$ADMIN"
 printf 'fresh converge of site.yml, 1 host   : %7.1f s\n' "$fresh"
@@ -133,7 +140,12 @@ printf 'floor (one apt-get install, same pkgs): %7.1f s  (%s packages)\n' "$floo
 printf 'ratio converge / floor               : %7s\n' "$(ratio "$fresh" "$floor")"
 printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap rerun-1)"
 printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
-printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
+if [ -n "$rerunN" ]; then
+  printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
+else
+  echo "idempotent re-run, fleet              : skipped (BENCH_HOSTS=1)"
+fi
+printf 'idempotent re-run, 1 host, by role   : %s\n' "$(roles rerun-1)"
 
 # ssh_hardening against devsec.hardening's, each alone on its own bare host.
 if [ -z "$DEVSEC" ]; then

@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: integration.demoapp contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for integration.demoapp.install_files: one probe of the destination, copies only where it differs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.hashing import checksum as sha1_checksum
+
+OPTIONS = ("src", "dest", "owner", "group", "mode", "directory_mode", "modes")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = True
+    _VALID_ARGS = frozenset(OPTIONS)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        dest = args.get("dest")
+        if not dest or not os.path.isabs(dest):
+            raise AnsibleActionFail("dest must be an absolute directory path, not %r" % (dest,))
+        dest = dest.rstrip("/") or "/"
+        owner, group = args.get("owner"), args.get("group")
+        mode = self._mode("mode", args.get("mode", "0644"))
+        directory_mode = self._mode("directory_mode", args.get("directory_mode", "0755"))
+        modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
+        files, directories = self._wanted(args.get("src"), task_vars)
+        unknown = sorted(set(modes) - set(files))
+        if unknown:
+            raise AnsibleActionFail("modes names files that src does not hold: %s" % ", ".join(unknown))
+
+        present = self._probe(dest, task_vars)
+        result.update(changed=False, files=[], directories=[])
+        diffs = []
+        if present is None:  # dest is created; an existing dest keeps its own mode (the role that made it decides)
+            present = {}
+        else:
+            directories.remove(".")
+        for relative in directories:
+            path = dest if relative == "." else os.path.join(dest, relative)
+            if self._differs(present.get(path), directory_mode, owner, group, None, isdir=True):
+                self._apply(result, self._execute_module(
+                    module_name="ansible.legacy.file", task_vars=task_vars,
+                    module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
+                                     owner=owner, group=group)), diffs)
+                result["directories"].append(path)
+        for relative, local in sorted(files.items()):
+            path = os.path.join(dest, relative)
+            wanted_mode = modes.get(relative, mode)
+            if self._differs(present.get(path), wanted_mode, owner, group, sha1_checksum(local)):
+                self._apply(result, self._copy(local, path, wanted_mode, owner, group, task_vars), diffs)
+                result["files"].append(path)
+        if diffs:
+            result["diff"] = diffs
+        result["msg"] = ("%s: %d file(s) and %d director(ies) %s" % (
+            dest, len(result["files"]), len(result["directories"]),
+            "would change" if self._task.check_mode else "changed")) if result["changed"] else "%s: all in place" % dest
+        return result
+
+    @staticmethod
+    def _mode(name, value):
+        try:
+            number = int(str(value), 8)
+        except ValueError:
+            number = -1
+        if not 0 <= number <= 0o7777:
+            raise AnsibleActionFail("%s must be an octal mode such as '0644', not %r" % (name, value))
+        return number
+
+    def _wanted(self, sources, task_vars):
+        """{relative path: controller path} of every file, and the relative directories, from src."""
+        if isinstance(sources, str):
+            sources = [sources]
+        if not sources:
+            raise AnsibleActionFail("src must name at least one file or directory on the controller")
+        files, directories = {}, ["."]
+        for source in sources:
+            local = self._find_needle("files", source)
+            if not os.path.isdir(local):
+                files[os.path.basename(local)] = local
+                continue
+            for root, dirs, names in os.walk(local):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                relative_root = os.path.relpath(root, local)
+                if relative_root != ".":
+                    directories.append(relative_root)
+                for name in sorted(names):
+                    if not name.endswith((".pyc", ".pyo")):
+                        files[os.path.normpath(os.path.join(relative_root, name))] = os.path.join(root, name)
+        return files, directories
+
+    def _probe(self, dest, task_vars):
+        """What is in dest now, read in one round trip: {path: find's description}; None when dest is no directory."""
+        found = self._execute_module(module_name="ansible.legacy.find", task_vars=task_vars, module_args=dict(
+            paths=[dest], recurse=True, hidden=True, file_type="any", get_checksum=True))
+        if found.get("failed"):
+            raise AnsibleActionFail("could not read %s: %s" % (dest, found.get("msg", "")))
+        if dest in (found.get("skipped_paths") or {}):
+            return None
+        return dict((f["path"], f) for f in found.get("files", []))
+
+    @staticmethod
+    def _differs(found, mode, owner, group, checksum, isdir=False):
+        if not found or bool(found.get("isdir")) != isdir or int(found.get("mode", "0"), 8) != mode:
+            return True
+        if (owner and owner not in (found.get("pw_name"), str(found.get("uid")))) or \
+                (group and group not in (found.get("gr_name"), str(found.get("gid")))):
+            return True
+        return not isdir and (found.get("islnk") or found.get("checksum") != checksum)
+
+    def _copy(self, local, path, mode, owner, group, task_vars):
+        task = self._task.copy()
+        task.args = dict(src=local, dest=path, mode="%04o" % mode, owner=owner, group=group)
+        action = self._shared_loader_obj.action_loader.get(
+            "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
+            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+        return action.run(task_vars=task_vars)
+
+    @staticmethod
+    def _apply(result, step, diffs):
+        if step.get("failed"):
+            raise AnsibleActionFail(to_text(step.get("msg", "a copy failed")), result=step)
+        result["changed"] = result["changed"] or bool(step.get("changed"))
+        diff = step.get("diff")
+        if diff:
+            diffs.extend(diff if isinstance(diff, list) else [diff])

@@ -1,0 +1,102 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: integration.demoapp contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: install_files
+short_description: Install files and directory trees from the controller, reading the destination once
+version_added: 1.2.0
+description:
+  - Puts controller files (O(src)) into the directory O(dest) on the host with the given owner, group and modes,
+    like M(ansible.builtin.copy) does, but reads everything already in O(dest) (checksums, modes, owners) with
+    a single M(ansible.builtin.find) call and copies only the files that differ, each with
+    M(ansible.builtin.copy). When nothing differs, that single read is the whole task: one round trip to the
+    host instead of two for every file.
+  - Files in O(dest) that O(src) does not hold are left alone; nothing is ever deleted.
+  - C(__pycache__) directories and compiled Python files in O(src) are not installed.
+options:
+  src:
+    description:
+      - Files or directories on the controller, looked up like the O(ansible.builtin.copy#module:src) of a role
+        (the role's C(files/), then relative to the playbook); absolute paths are taken as they are.
+      - A file lands as O(dest)/its name; a directory's contents land under O(dest), sub-directories included
+        (like C(src=dir/) for M(ansible.builtin.copy)).
+    type: list
+    elements: path
+    required: true
+  dest:
+    description:
+      - Absolute path of the directory on the host. Created with O(directory_mode) when missing; when it exists,
+        its own mode and owner are left as they are (the task that created it decides them).
+    type: path
+    required: true
+  owner:
+    description: Owner of every installed file and sub-directory.
+    type: str
+  group:
+    description: Group of every installed file and sub-directory.
+    type: str
+  mode:
+    description: Octal mode of the installed files.
+    type: str
+    default: "0644"
+  directory_mode:
+    description: Octal mode of O(dest) when it is created, and of every sub-directory.
+    type: str
+    default: "0755"
+  modes:
+    description: Octal modes of some files, by their path relative to O(dest); the others get O(mode).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reports the files and directories that would change; nothing is changed.
+  diff_mode:
+    support: full
+    description: The diff of every file that changes, as M(ansible.builtin.copy) gives it.
+notes:
+  - Runs as an action plugin; the host needs only what M(ansible.builtin.find) and M(ansible.builtin.copy) need.
+author:
+  - integration.demoapp maintainers (@integration)
+"""
+
+EXAMPLES = r"""
+- name: Install the API's code (a whole tree), root-owned and read-only for everyone else
+  integration.demoapp.install_files:
+    src: "{{ role_path }}/../../files/securestack/"
+    dest: /opt/securestack
+    owner: root
+    group: root
+
+- name: Install two programs and a library next to them
+  integration.demoapp.install_files:
+    src: [backup.py, maintenance.py, opslib.py]
+    dest: /usr/local/lib/demoapp-ops
+    owner: root
+    group: root
+    modes:
+      backup.py: "0755"
+      maintenance.py: "0755"
+"""
+
+RETURN = r"""
+files:
+  description: The files that were copied (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/securestack/manage.py]
+directories:
+  description: The directories that were created or corrected (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/opt/securestack/console/migrations]
+"""

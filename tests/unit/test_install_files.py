@@ -1,0 +1,103 @@
+"""integration.demoapp.install_files and the packages fast path, in real ansible-playbook runs (local connection)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def play(collection_path, tmp_path, task, *options):
+    """Run one task of this collection on localhost; returns (rc, its registered result, the output)."""
+    (tmp_path / "play.yml").write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [dict(task, register="result"),
+                  {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": str(tmp_path / "result.json")},
+                   "check_mode": False}]}]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_path), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", f"ansible_python_interpreter={sys.executable}", *options, str(tmp_path / "play.yml")],
+                          capture_output=True, text=True, env=env, check=False)
+    result = json.loads((tmp_path / "result.json").read_text()) if (tmp_path / "result.json").exists() else {}
+    (tmp_path / "result.json").unlink(missing_ok=True)
+    return proc.returncode, result, proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def tree(tmp_path):
+    src = tmp_path / "src"
+    (src / "pkg" / "__pycache__").mkdir(parents=True)
+    (src / "manage.py").write_text("print('manage')\n")
+    (src / "pkg" / "views.py").write_text("VIEWS = 1\n")
+    (src / "pkg" / "__pycache__" / "views.cpython-311.pyc").write_bytes(b"\0compiled")
+    (tmp_path / "backup.py").write_text("print('backup')\n")
+    return src
+
+
+def install(tree, dest):
+    return {"integration.demoapp.install_files": {
+        "src": [f"{tree}/", str(tree.parent / "backup.py")], "dest": str(dest), "modes": {"backup.py": "0750"}}}
+
+
+def modes(dest):
+    return {str(p.relative_to(dest)): oct(p.stat().st_mode & 0o7777) for p in sorted(dest.rglob("*"))}
+
+
+def test_install_files_installs_a_tree_then_changes_nothing(collection_path, tmp_path, tree):
+    dest = tmp_path / "dest"
+    rc, result, out = play(collection_path, tmp_path, install(tree, dest))
+    assert rc == 0 and result["changed"], out
+    assert modes(dest) == {"backup.py": "0o750", "manage.py": "0o644", "pkg": "0o755", "pkg/views.py": "0o644"}
+    assert (dest / "pkg" / "views.py").read_text() == "VIEWS = 1\n"
+    assert sorted(result["files"]) == sorted(str(dest / f) for f in ("backup.py", "manage.py", "pkg/views.py"))
+
+    rc, result, out = play(collection_path, tmp_path, install(tree, dest))
+    assert rc == 0 and not result["changed"] and result["files"] == [] and result["directories"] == [], out
+
+
+def test_install_files_puts_back_what_drifted_and_check_mode_only_reports_it(collection_path, tmp_path, tree):
+    dest = tmp_path / "dest"
+    assert play(collection_path, tmp_path, install(tree, dest))[0] == 0
+    (dest / "pkg" / "views.py").write_text("tampered\n")
+    (dest / "manage.py").chmod(0o666)
+    (dest / "local-only.txt").write_text("not ours\n")
+
+    rc, result, out = play(collection_path, tmp_path, install(tree, dest), "--check", "--diff")
+    assert rc == 0 and result["changed"], out
+    assert sorted(result["files"]) == [str(dest / "manage.py"), str(dest / "pkg" / "views.py")]
+    assert "-tampered" in out and "+VIEWS = 1" in out, out
+    assert (dest / "pkg" / "views.py").read_text() == "tampered\n" and modes(dest)["manage.py"] == "0o666"
+
+    rc, result, out = play(collection_path, tmp_path, install(tree, dest))
+    assert rc == 0 and result["changed"], out
+    assert (dest / "pkg" / "views.py").read_text() == "VIEWS = 1\n" and modes(dest)["manage.py"] == "0o644"
+    assert (dest / "local-only.txt").read_text() == "not ours\n"  # nothing is ever deleted
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"dest": "relative/dir"}, "dest must be an absolute directory path"),
+    ({"mode": "rw-r--r--"}, "mode must be an octal mode"),
+    ({"modes": {"missing.py": "0755"}}, "modes names files that src does not hold: missing.py"),
+])
+def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp_path, tree, args, message):
+    task = install(tree, tmp_path / "dest")
+    task["integration.demoapp.install_files"].update(args)
+    rc, _result, out = play(collection_path, tmp_path, task)
+    assert rc != 0 and message in out, out
+    assert not (tmp_path / "dest").exists()
+
+
+def test_packages_answers_from_dpkg_when_everything_is_installed(collection_path, tmp_path):
+    # dpkg and coreutils are on every Debian system, this controller included.
+    task = {"integration.demoapp.packages": {"name": ["dpkg", "coreutils"], "update_cache": True}}
+    rc, result, out = play(collection_path, tmp_path, task, "--check")
+    assert rc == 0 and result.get("all_installed") is True and not result["changed"], out
+
+
+def test_packages_asks_apt_when_a_package_is_missing(collection_path, tmp_path):
+    # A package that is not installed is never answered by dpkg alone: apt (or its dry run) decides.
+    task = {"integration.demoapp.packages": {"name": ["dpkg", "demoapp-no-such-package"]}}
+    rc, result, out = play(collection_path, tmp_path, task, "--check")
+    assert "all_installed" not in result, out
