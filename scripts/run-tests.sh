@@ -4,7 +4,8 @@
 # Every stage runs even when an earlier one failed; the last line is the summary
 # "N passed, N failed, N skipped" and the exit status is non-zero if anything failed.
 #   STAGES="lint unit"            run only some stages
-#   SCENARIOS="ssh_hardening"     run only some Molecule scenarios
+#   SCENARIOS="ssh_hardening"     run only some Molecule scenarios (one after another)
+#   DEMOAPP_LANES=1               every scenario one after another (default: two lanes side by side)
 #   DEMOAPP_PIP_AUDIT=offline     machines that cannot reach the vulnerability service:
 #                                 the audit is skipped, and the summary says so
 set -uo pipefail
@@ -39,7 +40,7 @@ stage() {  # stage NAME COMMAND...: run, time and record one stage
 
 cleanup() {  # no test container or network survives the run, pass or fail
   docker ps -aq --filter label=owner=molecule 2>/dev/null | xargs -r docker rm -f >/dev/null 2>&1
-  docker network rm demoapp-molecule >/dev/null 2>&1 || true
+  docker network ls -q --filter label=owner=molecule 2>/dev/null | xargs -r docker network rm >/dev/null 2>&1 || true
 }
 
 pytest_strict() {  # pytest, but "no tests ran" (exit 5) is a failure
@@ -74,10 +75,42 @@ audit() {  # the pinned requirements against the vulnerability service; never a 
   esac
 }
 
+molecule_lane() {  # molecule_lane LANE SCENARIO...: one after another; each log printed whole when it ends
+  local lane="$1" s t0 rc; shift
+  for s in "$@"; do
+    t0=$(date +%s)
+    molecule test -s "$s" >"$LANES/$s.log" 2>&1; rc=$?
+    echo "$rc $(( $(date +%s) - t0 ))" >"$LANES/$s.result"
+    # shellcheck disable=SC2016  # the inner shell expands its own arguments
+    flock "$LANES/.print" sh -c 'printf "\n=== molecule test -s %s (lane %s, rc=%s)\n" "$1" "$2" "$3"; cat "$4"' \
+      _ "$s" "$lane" "$rc" "$LANES/$s.log"
+  done
+}
+
 molecule_all() {
-  local s rc=0 list="${SCENARIOS:-$(scripts/scenarios.sh)}"
-  for s in $list; do
-    stage "molecule test -s $s" molecule test -s "$s" || true
+  local s lane rc secs list1=() list2=()
+  if [ -n "${SCENARIOS:-}" ] || [ "${DEMOAPP_LANES:-2}" = 1 ]; then  # one after another, output as it comes
+    for s in ${SCENARIOS:-$(scripts/scenarios.sh)}; do stage "molecule test -s $s" molecule test -s "$s" || true; done
+    return 0
+  fi
+  # Two lanes side by side (scripts/scenarios.sh --lanes says which and why): the scenarios wait on
+  # apt, systemd and sleeps as much as on the 2 cores, so the second lane fills the gaps.
+  LANES="$DEMOAPP_CACHE/lanes"; rm -rf "$LANES"; mkdir -p "$LANES"
+  while read -r lane s; do
+    if [ "$lane" = 1 ]; then list1+=("$s"); else list2+=("$s"); fi
+  done < <(scripts/scenarios.sh --lanes)
+  printf '\n=== molecule: lane 1 (%s) beside lane 2 (%s)\n' "${list1[*]}" "${list2[*]}"
+  molecule_lane 1 "${list1[@]}" & local pid1=$!
+  molecule_lane 2 "${list2[@]}" & local pid2=$!
+  wait "$pid1" "$pid2"
+  for s in "${list1[@]}" "${list2[@]}"; do
+    read -r rc secs <"$LANES/$s.result" 2>/dev/null || { rc=1; secs=0; }
+    if [ "$rc" -eq 0 ]; then
+      passed=$((passed + 1)); printf '=== molecule test -s %s: PASSED in %ss\n' "$s" "$secs"
+    else
+      failed=$((failed + 1)); failures+=("molecule test -s $s (rc=$rc)")
+      printf '=== molecule test -s %s: FAILED (rc=%s) in %ss\n' "$s" "$rc" "$secs"
+    fi
   done
   return 0
 }

@@ -46,7 +46,7 @@ class ActionModule(ActionBase):
             directories.remove(".")
         for relative in directories:
             path = dest if relative == "." else os.path.join(dest, relative)
-            if self._differs(present.get(path), directory_mode, owner, group, None, isdir=True):
+            if self._differs(present.get(path), dict(mode=directory_mode, owner=owner, group=group), isdir=True):
                 self._apply(result, self._execute_module(
                     module_name="ansible.legacy.file", task_vars=task_vars,
                     module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
@@ -54,9 +54,9 @@ class ActionModule(ActionBase):
                 result["directories"].append(path)
         for relative, local in sorted(files.items()):
             path = os.path.join(dest, relative)
-            wanted_mode = modes.get(relative, mode)
-            if self._differs(present.get(path), wanted_mode, owner, group, sha1_checksum(local)):
-                self._apply(result, self._copy(local, path, wanted_mode, owner, group, task_vars), diffs)
+            want = dict(mode=modes.get(relative, mode), owner=owner, group=group)
+            if self._differs(present.get(path), want, checksum=sha1_checksum(local)):
+                self._apply(result, self._copy(local, path, want, task_vars), diffs)
                 result["files"].append(path)
         if diffs:
             result["diff"] = diffs
@@ -108,17 +108,19 @@ class ActionModule(ActionBase):
         return dict((f["path"], f) for f in found.get("files", []))
 
     @staticmethod
-    def _differs(found, mode, owner, group, checksum, isdir=False):
-        if not found or bool(found.get("isdir")) != isdir or int(found.get("mode", "0"), 8) != mode:
+    def _differs(found, want, checksum=None, isdir=False):
+        """Whether what find found at a path is not what is wanted there (mode, owner, group, content)."""
+        if not found or bool(found.get("isdir")) != isdir or int(found.get("mode", "0"), 8) != want["mode"]:
             return True
-        if (owner and owner not in (found.get("pw_name"), str(found.get("uid")))) or \
-                (group and group not in (found.get("gr_name"), str(found.get("gid")))):
+        if (want["owner"] and want["owner"] not in (found.get("pw_name"), str(found.get("uid")))) or \
+                (want["group"] and want["group"] not in (found.get("gr_name"), str(found.get("gid")))):
             return True
         return not isdir and (found.get("islnk") or found.get("checksum") != checksum)
 
-    def _copy(self, local, path, mode, owner, group, task_vars):
+    def _copy(self, local, path, want, task_vars):
+        """ansible.builtin.copy of one file, as this task (check mode, diff and become included)."""
         task = self._task.copy()
-        task.args = dict(src=local, dest=path, mode="%04o" % mode, owner=owner, group=group)
+        task.args = dict(src=local, dest=path, mode="%04o" % want["mode"], owner=want["owner"], group=want["group"])
         action = self._shared_loader_obj.action_loader.get(
             "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)

@@ -16,8 +16,8 @@ description:
   - Puts controller files (O(src)) into the directory O(dest) on the host with the given owner, group and modes,
     like M(ansible.builtin.copy) does, but reads everything already in O(dest) (checksums, modes, owners) with
     a single M(ansible.builtin.find) call and copies only the files that differ, each with
-    M(ansible.builtin.copy). When nothing differs, that single read is the whole task: one round trip to the
-    host instead of two for every file.
+    M(ansible.builtin.copy). When nothing differs, that single read is the whole task (one round trip to the
+    host instead of two for every file).
   - Files in O(dest) that O(src) does not hold are left alone; nothing is ever deleted.
   - C(__pycache__) directories and compiled Python files in O(src) are not installed.
 options:

@@ -18,10 +18,10 @@ description:
   - In check mode on a server without C(python3-apt), where M(ansible.builtin.apt) can only fail, it reads the
     package list with C(dpkg-query) instead, reports the packages it would install as a change (with a diff),
     and says once that the dry run is approximate until C(python3-apt) is installed. Nothing is changed.
-  - When every package in O(name) is already installed (plain package names only: no version, glob or
-    architecture), one C(dpkg-query) answers and apt is not run at all, nor is its index refreshed
-    (O(update_cache) then only matters for packages that are missing). This is what makes a re-run cheap:
-    apt opens its whole cache on every call, C(dpkg-query) reads the status of the named packages only.
+  - When every package in O(name) is already installed (plain package names only, with no version, glob or
+    architecture), one C(dpkg-query) answers and apt is not run at all, nor is its index refreshed;
+    O(update_cache) then only matters for packages that are missing. This is what makes a re-run cheap, as
+    apt opens its whole cache on every call while C(dpkg-query) reads the status of the named packages only.
   - The roles of this collection install their packages with it, so C(--check --diff) completes on a server
     that was never converged.
 options:

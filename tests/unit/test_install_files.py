@@ -99,5 +99,5 @@ def test_packages_answers_from_dpkg_when_everything_is_installed(collection_path
 def test_packages_asks_apt_when_a_package_is_missing(collection_path, tmp_path):
     # A package that is not installed is never answered by dpkg alone: apt (or its dry run) decides.
     task = {"integration.demoapp.packages": {"name": ["dpkg", "demoapp-no-such-package"]}}
-    rc, result, out = play(collection_path, tmp_path, task, "--check")
-    assert "all_installed" not in result, out
+    _rc, result, out = play(collection_path, tmp_path, task, "--check")
+    assert result and "all_installed" not in result, out
