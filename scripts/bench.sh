@@ -9,6 +9,8 @@
 #   - DEMOAPP_DEVSEC_HARDENING=<checkout of github.com/dev-sec/ansible-collection-hardening>:
 #     devsec.hardening.ssh_hardening against this collection's ssh_hardening, fresh and
 #     idempotent, each on its own bare host (without it, one line says the comparison was skipped)
+#   - DEMOAPP_MITOGEN=<directory holding ansible_mitogen, e.g. from pip install --target DIR mitogen>:
+#     the idempotent re-runs (1 host, the fleet) and the drift run again with the mitogen_linear strategy
 # Bootstrapping sshd, sudo and the admin's key is not counted: one container is bootstrapped and
 # committed as the image every bench host starts from. Every container, the image and the network
 # are named demoapp-bench* and removed at the end, pass or fail. Figures go to stdout; each
@@ -24,6 +26,9 @@ DEVSEC="${DEMOAPP_DEVSEC_HARDENING:-}"
 [[ "$HOSTS" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_HOSTS must be a positive number, not '$HOSTS'" >&2; exit 2; }
 [ -z "$DEVSEC" ] || [ -f "$DEVSEC/roles/ssh_hardening/tasks/main.yml" ] \
   || { echo "DEMOAPP_DEVSEC_HARDENING=$DEVSEC is not a checkout of dev-sec/ansible-collection-hardening" >&2; exit 2; }
+MITOGEN="${DEMOAPP_MITOGEN:-}"
+[ -z "$MITOGEN" ] || [ -f "$MITOGEN/ansible_mitogen/plugins/strategy/mitogen_linear.py" ] \
+  || { echo "DEMOAPP_MITOGEN=$MITOGEN does not hold ansible_mitogen (pip install --target DIR mitogen)" >&2; exit 2; }
 
 scripts/testenv.sh all >/dev/null
 cleanup() {
@@ -109,6 +114,10 @@ roles() { sed -n '/^=\+ *$/,$p' "$WORK/$1.log" | grep -E ' -+ +[0-9.]+s$' | sed 
   | sort -k2 -t' ' -rn | head -n 5 | tr '\n' ';'; }
 recap() { grep -E '^[a-z0-9-]+ +: ok=' "$WORK/$1.log" | sed 's/ \+/ /g' | tr '\n' ';'; }
 site() { ansible-playbook -i "$1" site.yml "${@:2}"; }
+mitogen() {  # mitogen COMMAND...: run it with the mitogen_linear strategy
+  ANSIBLE_STRATEGY_PLUGINS="$MITOGEN/ansible_mitogen/plugins/strategy" ANSIBLE_STRATEGY=mitogen_linear \
+    PYTHONPATH="$MITOGEN${PYTHONPATH:+:$PYTHONPATH}" "$@"
+}
 
 # One host: fresh, idempotent, drift check; the packages it installed give the floor.
 start demoapp-bench-1
@@ -125,12 +134,17 @@ floor=$(seconds floor docker exec demoapp-bench-floor sh -c \
 docker rm -f demoapp-bench-floor >/dev/null
 
 # The fleet: the other hosts converged (not counted), then the idempotent re-run of all.
-fleet=(demoapp-bench-1) rerunN=
+fleet=(demoapp-bench-1) rerunN='' mitogen1='' mitogenN='' mitogen_drift=''
+if [ -n "$MITOGEN" ]; then
+  mitogen1=$(seconds mitogen-rerun-1 mitogen site "$WORK/one.yml")
+  mitogen_drift=$(seconds mitogen-drift mitogen site "$WORK/one.yml" --check --diff)
+fi
 if [ "$HOSTS" -gt 1 ]; then
   for i in $(seq 2 "$HOSTS"); do start "demoapp-bench-$i"; fleet+=("demoapp-bench-$i"); done
   inventory "$WORK/fleet.yml" "${fleet[@]}"
   seconds fleet-fresh site "$WORK/fleet.yml" >/dev/null
   rerunN=$(seconds rerun-fleet site "$WORK/fleet.yml")
+  [ -z "$MITOGEN" ] || mitogenN=$(seconds mitogen-rerun-fleet mitogen site "$WORK/fleet.yml")
   docker rm -f "${fleet[@]:1}" >/dev/null 2>&1 || true
 fi
 
@@ -146,6 +160,12 @@ else
   echo "idempotent re-run, fleet              : skipped (BENCH_HOSTS=1)"
 fi
 printf 'idempotent re-run, 1 host, by role   : %s\n' "$(roles rerun-1)"
+if [ -n "$MITOGEN" ]; then
+  printf 'mitogen_linear: idempotent 1 host %.1f s (%s), drift %.1f s (%s)%s\n' "$mitogen1" "$(recap mitogen-rerun-1)" \
+    "$mitogen_drift" "$(recap mitogen-drift)" "${mitogenN:+, $HOSTS hosts $mitogenN s (ratio to 1 host $(ratio "$mitogenN" "$mitogen1"))}"
+else
+  echo "mitogen_linear strategy               : skipped (DEMOAPP_MITOGEN is not set; see README)"
+fi
 
 # ssh_hardening against devsec.hardening's, each alone on its own bare host.
 if [ -z "$DEVSEC" ]; then
