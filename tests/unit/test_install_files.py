@@ -10,7 +10,9 @@ import pytest
 
 
 def play(collection_path, tmp_path, task, *options):
-    """Run one task of this collection on localhost; returns (rc, its registered result, the output)."""
+    """Run one task of this collection on localhost; returns (rc, its registered result, the output).
+
+    The task may fail (ignore_errors): its result, failed or not, is what the tests read."""
     (tmp_path / "play.yml").write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
         "tasks": [dict(task, register="result", ignore_errors=True),
@@ -84,8 +86,8 @@ def test_install_files_puts_back_what_drifted_and_check_mode_only_reports_it(col
 def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp_path, tree, args, message):
     task = install(tree, tmp_path / "dest")
     task["integration.demoapp.install_files"].update(args)
-    rc, _result, out = play(collection_path, tmp_path, task)
-    assert rc != 0 and message in out, out
+    _rc, result, out = play(collection_path, tmp_path, task)
+    assert result.get("failed") and message in result.get("msg", ""), out
     assert not (tmp_path / "dest").exists()
 
 
