@@ -102,17 +102,18 @@ inventory() {  # inventory FILE HOST...: every host in db and batch, the first o
   } >"$file"
 }
 
+since() { python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$1"; }
 seconds() {  # seconds STEP COMMAND...: run, log to $WORK/STEP.log, print the wall-clock seconds
   local step="$1" t0; shift
   t0=$(date +%s.%N)
   "$@" >"$WORK/$step.log" 2>&1 || { echo "bench step '$step' failed:" >&2; tail -25 "$WORK/$step.log" >&2; exit 1; }
-  python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$t0"
+  since "$t0"
 }
 try_seconds() {  # like seconds, but a failure prints "failed (LOG)" and the bench goes on (optional figures)
   local step="$1" t0; shift
   t0=$(date +%s.%N)
   if "$@" >"$WORK/$step.log" 2>&1; then
-    python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$t0"
+    since "$t0"
   else
     echo "failed ($WORK/$step.log)"
   fi

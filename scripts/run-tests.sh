@@ -25,17 +25,20 @@ export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-0}" PY_COLORS="${PY_COLORS:-0
 STAGES="${STAGES:-lint sanity unit audit molecule}"
 
 passed=0 failed=0 failures=() skipped=() started=$(date +%s)
+record() {  # record NAME RC SECONDS: count one stage's outcome and print its line
+  if [ "$2" -eq 0 ]; then
+    passed=$((passed + 1)); printf '=== %s: PASSED in %ss\n' "$1" "$3"
+  else
+    failed=$((failed + 1)); failures+=("$1 (rc=$2)")
+    printf '=== %s: FAILED (rc=%s) in %ss\n' "$1" "$2" "$3"
+  fi
+}
 stage() {  # stage NAME COMMAND...: run, time and record one stage
   local name="$1" t0 rc; shift
   t0=$(date +%s)
   printf '\n=== %s\n' "$name"
   "$@"; rc=$?
-  if [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1)); printf '=== %s: PASSED in %ss\n' "$name" "$(( $(date +%s) - t0 ))"
-  else
-    failed=$((failed + 1)); failures+=("$name (rc=$rc)")
-    printf '=== %s: FAILED (rc=%s) in %ss\n' "$name" "$rc" "$(( $(date +%s) - t0 ))"
-  fi
+  record "$name" "$rc" "$(( $(date +%s) - t0 ))"
 }
 
 cleanup() {  # no test container or network survives the run, pass or fail
@@ -105,12 +108,7 @@ molecule_all() {
   wait "$pid1" "$pid2"
   for s in "${list1[@]}" "${list2[@]}"; do
     read -r rc secs <"$LANES/$s.result" 2>/dev/null || { rc=1; secs=0; }
-    if [ "$rc" -eq 0 ]; then
-      passed=$((passed + 1)); printf '=== molecule test -s %s: PASSED in %ss\n' "$s" "$secs"
-    else
-      failed=$((failed + 1)); failures+=("molecule test -s $s (rc=$rc)")
-      printf '=== molecule test -s %s: FAILED (rc=%s) in %ss\n' "$s" "$rc" "$secs"
-    fi
+    record "molecule test -s $s" "$rc" "$secs"
   done
   return 0
 }

@@ -29,17 +29,18 @@ class ActionModule(ActionBase):
         args = dict((k, v) for k, v in self._task.args.items() if k in APT_OPTIONS)
         if "name" in args:
             args["state"] = "present"
-        names = self._names(args)
+        names, missing = self._names(args), None
         if names and not args.get("upgrade") and all(PLAIN_NAME.match(n) for n in names):
             # Every package already installed: one dpkg-query answers, apt (and its index refresh) is not needed.
-            if not self._missing(names):
+            missing = self._missing(names)
+            if not missing:
                 result.update(changed=False, all_installed=True, msg="all installed: %s" % ", ".join(names))
                 return result
         result.update(self._execute_module(module_name="ansible.builtin.apt", module_args=args,
                                            task_vars=task_vars))
         if not (self._task.check_mode and result.get("failed") and NO_PYTHON_APT in result.get("msg", "")):
             return result
-        return self._dry_run_without_python_apt(args, task_vars)
+        return self._dry_run_without_python_apt(args, missing)
 
     @staticmethod
     def _names(args):
@@ -55,15 +56,16 @@ class ActionModule(ActionBase):
                         if line.endswith(" installed"))
         return [n for n in names if n not in installed]
 
-    def _dry_run_without_python_apt(self, args, task_vars):
-        """What apt would do, read with dpkg-query: the missing packages would be installed."""
+    def _dry_run_without_python_apt(self, args, missing=None):
+        """What apt would do, read with dpkg-query (unless already read): the missing packages would be installed."""
         names = self._names(args)
         result = dict(changed=False, warnings=[DRY_RUN_NOTE], dry_run_without_python_apt=True)
         if args.get("upgrade"):
             result.update(changed=True, msg="upgrade not evaluated in this dry run")
         if not names:
             return result
-        missing = self._missing(names)
+        if missing is None:
+            missing = self._missing(names)
         result.update(changed=bool(missing), missing=missing,
                       msg=("would install: %s" % ", ".join(missing)) if missing else "all installed",
                       diff=dict(before="", after="".join(n + "\n" for n in missing)))
