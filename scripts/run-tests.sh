@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and .ci/run call):
-#   lint -> ansible-test sanity -> pytest unit tests (with coverage) -> pip-audit -> Molecule scenarios.
+#   lint -> ansible-test sanity -> pytest unit tests (with coverage) -> pip-audit, beside the Molecule
+#   scenarios in two lanes (named scenarios or DEMOAPP_LANES=1: everything one after another).
 # Every stage runs even when an earlier one failed; the last line is the summary
 # "N passed, N failed, N skipped" and the exit status is non-zero if anything failed.
 #   STAGES="lint unit"            run only some stages
@@ -117,8 +118,8 @@ molecule_all() {
 # Only a run that starts Molecule containers removes them (a lint run leaves others alone).
 case " $STAGES " in *" molecule "*) trap cleanup EXIT ;; esac
 
-for st in $STAGES; do
-  case "$st" in
+run_stage() {  # run_stage NAME: one stage of STAGES other than molecule
+  case "$1" in
     lint)
       stage yamllint yamllint --strict .
       stage ansible-lint ansible-lint --profile production
@@ -130,10 +131,38 @@ for st in $STAGES; do
     # under 80 % fails the stage (pyproject.toml).
     unit) rm -f .coverage .coverage.*; stage "pytest tests/unit" pytest_strict tests/unit --cov --cov-report=term ;;
     audit) audit ;;
-    molecule) cleanup; molecule_all ;;
-    *) echo "unknown stage $st"; failed=$((failed + 1)) ;;
+    *) echo "unknown stage $1"; failed=$((failed + 1)); failures+=("unknown stage $1") ;;
   esac
-done
+}
+
+static_stages() {  # static_stages DIR STAGE...: run in the background; the outcomes are left in DIR
+  local dir="$1" st; shift
+  for st in "$@"; do run_stage "$st"; done >"$dir/log" 2>&1
+  printf '%s\n' "$passed" "$failed" >"$dir/counts"
+  printf '%s\n' "${failures[@]}" >"$dir/failures"; printf '%s\n' "${skipped[@]}" >"$dir/skipped"
+}
+
+static=() molecule=no
+for st in $STAGES; do if [ "$st" = molecule ]; then molecule=yes; else static+=("$st"); fi; done
+if [ "$molecule" = yes ] && [ -z "${SCENARIOS:-}" ] && [ "${DEMOAPP_LANES:-2}" != 1 ] && [ "${#static[@]}" -gt 0 ]; then
+  # The static stages run beside the two Molecule lanes (they use the cores the lanes leave idle
+  # while containers wait on apt, systemd and sleeps); their output is printed whole when they end,
+  # and their outcomes are counted in the summary like any stage.
+  cleanup
+  STATIC="$DEMOAPP_CACHE/static"; rm -rf "$STATIC"; mkdir -p "$STATIC"
+  static_stages "$STATIC" "${static[@]}" &
+  static_pid=$!
+  molecule_all
+  wait "$static_pid"
+  printf '\n=== static stages (%s), run beside the lanes\n' "${static[*]}"; cat "$STATIC/log"
+  { read -r n; passed=$((passed + n)); read -r n; failed=$((failed + n)); } <"$STATIC/counts" \
+    || { failed=$((failed + 1)); failures+=("static stages (no result)"); }
+  while read -r f; do [ -n "$f" ] && failures+=("$f"); done <"$STATIC/failures"
+  while read -r f; do [ -n "$f" ] && skipped+=("$f"); done <"$STATIC/skipped"
+else
+  for st in "${static[@]}"; do run_stage "$st"; done
+  if [ "$molecule" = yes ]; then cleanup; molecule_all; fi
+fi
 
 printf '\n=== summary\n'
 for f in "${failures[@]}"; do printf 'FAILED: %s\n' "$f"; done
