@@ -13,8 +13,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.hashing import checksum as sha1_checksum
+from ansible.utils.hashing import checksum_s
 
-OPTIONS = ("src", "dest", "owner", "group", "mode", "directory_mode", "modes")
+OPTIONS = ("src", "content", "dest", "owner", "group", "mode", "directory_mode", "modes")
 
 
 class ActionModule(ActionBase):
@@ -32,10 +33,13 @@ class ActionModule(ActionBase):
         mode = self._mode("mode", args.get("mode", "0644"))
         directory_mode = self._mode("directory_mode", args.get("directory_mode", "0755"))
         modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
-        files, directories = self._wanted(args.get("src"), task_vars)
-        unknown = sorted(set(modes) - set(files))
+        files, directories = self._wanted(args.get("src"), task_vars) if args.get("src") else ({}, ["."])
+        contents = self._contents(args.get("content"), files)
+        if not files and not contents:
+            raise AnsibleActionFail("src or content must name at least one file")
+        unknown = sorted(set(modes) - set(files) - set(contents))
         if unknown:
-            raise AnsibleActionFail("modes names files that src does not hold: %s" % ", ".join(unknown))
+            raise AnsibleActionFail("modes names files that src and content do not hold: %s" % ", ".join(unknown))
 
         present = self._probe(dest, task_vars)
         result.update(changed=False, files=[], directories=[])
@@ -56,7 +60,13 @@ class ActionModule(ActionBase):
             path = os.path.join(dest, relative)
             want = dict(mode=modes.get(relative, mode), owner=owner, group=group)
             if self._differs(present.get(path), want, checksum=sha1_checksum(local)):
-                self._apply(result, self._copy(local, path, want, task_vars), diffs)
+                self._apply(result, self._copy(dict(src=local), path, want, task_vars), diffs)
+                result["files"].append(path)
+        for name, text in sorted(contents.items()):
+            path = os.path.join(dest, name)
+            want = dict(mode=modes.get(name, mode), owner=owner, group=group)
+            if self._differs(present.get(path), want, checksum=checksum_s(text)):
+                self._apply(result, self._copy(dict(content=text), path, want, task_vars), diffs)
                 result["files"].append(path)
         if diffs:
             result["diff"] = diffs
@@ -74,6 +84,22 @@ class ActionModule(ActionBase):
         if not 0 <= number <= 0o7777:
             raise AnsibleActionFail("%s must be an octal mode such as '0644', not %r" % (name, value))
         return number
+
+    @staticmethod
+    def _contents(contents, files):
+        """{file name: text} from content, each a plain name in dest that src does not also give."""
+        contents = contents or {}
+        if not isinstance(contents, dict):
+            raise AnsibleActionFail("content must be a dictionary of file names to texts, not a %s"
+                                    % type(contents).__name__)
+        for name, text in contents.items():
+            if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+                raise AnsibleActionFail("content: %r is not a file name (no directories)" % (name,))
+            if not isinstance(text, str):
+                raise AnsibleActionFail("content[%s] must be a text" % name)
+            if name in files:
+                raise AnsibleActionFail("content[%s]: src installs a file of that name too" % name)
+        return contents
 
     def _wanted(self, sources, task_vars):
         """{relative path: controller path} of every file, and the relative directories, from src."""
@@ -117,10 +143,10 @@ class ActionModule(ActionBase):
             return True
         return not isdir and (found.get("islnk") or found.get("checksum") != checksum)
 
-    def _copy(self, local, path, want, task_vars):
-        """ansible.builtin.copy of one file, as this task (check mode, diff and become included)."""
+    def _copy(self, source, path, want, task_vars):
+        """ansible.builtin.copy of one file (source: its src or content), as this task (check mode, diff, become)."""
         task = self._task.copy()
-        task.args = dict(src=local, dest=path, mode="%04o" % want["mode"], owner=want["owner"], group=want["group"])
+        task.args = dict(source, dest=path, mode="%04o" % want["mode"], owner=want["owner"], group=want["group"])
         action = self._shared_loader_obj.action_loader.get(
             "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
             loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)

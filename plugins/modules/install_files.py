@@ -13,10 +13,10 @@ module: install_files
 short_description: Install files and directory trees from the controller, reading the destination once
 version_added: 1.2.0
 description:
-  - Puts controller files (O(src)) into the directory O(dest) on the host with the given owner, group and modes,
-    like M(ansible.builtin.copy) does, but reads everything already in O(dest) (checksums, modes, owners) with
-    a single M(ansible.builtin.find) call and copies only the files that differ, each with
-    M(ansible.builtin.copy). When nothing differs, that single read is the whole task (one round trip to the
+  - Puts controller files (O(src)) and texts (O(content)) into the directory O(dest) on the host with the given
+    owner, group and modes, like M(ansible.builtin.copy) does, but reads everything already in O(dest)
+    (checksums, modes, owners) with a single M(ansible.builtin.find) call and copies only the files that differ,
+    each with M(ansible.builtin.copy). When nothing differs, that single read is the whole task (one round trip to the
     host instead of two for every file).
   - Files in O(dest) that O(src) does not hold are left alone; nothing is ever deleted.
   - C(__pycache__) directories and compiled Python files in O(src) are not installed.
@@ -27,9 +27,16 @@ options:
         (the role's C(files/), then relative to the playbook); absolute paths are taken as they are.
       - A file lands as O(dest)/its name; a directory's contents land under O(dest), sub-directories included
         (like C(src=dir/) for M(ansible.builtin.copy)).
+      - O(src), O(content) or both.
     type: list
     elements: path
-    required: true
+  content:
+    description:
+      - Files to write from texts, by their name in O(dest) (no sub-directories), like the
+        O(ansible.builtin.copy#module:content) of M(ansible.builtin.copy).
+      - Set C(no_log) on the task when a text is a secret.
+    type: dict
+    default: {}
   dest:
     description:
       - Absolute path of the directory on the host. Created with O(directory_mode) when missing; when it exists,
@@ -84,6 +91,18 @@ EXAMPLES = r"""
     modes:
       backup.py: "0755"
       maintenance.py: "0755"
+
+- name: Write a job's settings and certificate (the settings are a secret)
+  integration.demoapp.install_files:
+    content:
+      api.env: "URL={{ api_url }}\nTOKEN={{ api_token }}\n"
+      api-ca.pem: "{{ api_ca_cert }}"
+    dest: /etc/demoapp-job
+    owner: root
+    group: root
+    modes:
+      api.env: "0600"
+  no_log: true
 """
 
 RETURN = r"""

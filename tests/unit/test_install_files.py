@@ -81,7 +81,9 @@ def test_install_files_puts_back_what_drifted_and_check_mode_only_reports_it(col
 @pytest.mark.parametrize("args, message", [
     ({"dest": "relative/dir"}, "dest must be an absolute directory path"),
     ({"mode": "rw-r--r--"}, "mode must be an octal mode"),
-    ({"modes": {"missing.py": "0755"}}, "modes names files that src does not hold: missing.py"),
+    ({"modes": {"missing.py": "0755"}}, "modes names files that src and content do not hold: missing.py"),
+    ({"content": {"sub/api.env": "x"}}, "content: 'sub/api.env' is not a file name"),
+    ({"content": {"manage.py": "x"}}, "content[manage.py]: src installs a file of that name too"),
 ])
 def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp_path, tree, args, message):
     task = install(tree, tmp_path / "dest")
@@ -89,6 +91,24 @@ def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp
     _rc, result, out = play(collection_path, tmp_path, task)
     assert result.get("failed") and message in result.get("msg", ""), out
     assert not (tmp_path / "dest").exists()
+
+
+def test_install_files_writes_texts_then_changes_nothing_and_puts_back_a_drifted_one(collection_path, tmp_path):
+    dest = tmp_path / "etc-job"
+    task = {"integration.demoapp.install_files": {
+        "content": {"api.env": "TOKEN=secret\n", "api-ca.pem": "PEM\n"}, "dest": str(dest),
+        "modes": {"api.env": "0600"}},
+        "no_log": True}
+    rc, result, out = play(collection_path, tmp_path, task)
+    assert rc == 0 and result["changed"], out
+    assert (dest / "api.env").read_text() == "TOKEN=secret\n"
+    assert modes(dest) == {"api-ca.pem": "0o644", "api.env": "0o600"}
+    assert "secret" not in out
+
+    assert play(collection_path, tmp_path, task)[1]["changed"] is False
+    (dest / "api.env").write_text("TOKEN=stolen\n")
+    rc, result, out = play(collection_path, tmp_path, task)
+    assert rc == 0 and result["changed"] and (dest / "api.env").read_text() == "TOKEN=secret\n", out
 
 
 def test_packages_answers_from_dpkg_when_everything_is_installed(collection_path, tmp_path):
