@@ -56,17 +56,14 @@ class ActionModule(ActionBase):
                     module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
                                      owner=owner, group=group)), diffs)
                 result["directories"].append(path)
-        for relative, local in sorted(files.items()):
+        # Every file: (path relative to dest, what copy gets, the checksum it will have).
+        wanted = [(relative, dict(src=local), sha1_checksum(local)) for relative, local in files.items()]
+        wanted += [(name, dict(content=text), checksum_s(text)) for name, text in contents.items()]
+        for relative, source, checksum in sorted(wanted, key=lambda entry: entry[0]):
             path = os.path.join(dest, relative)
             want = dict(mode=modes.get(relative, mode), owner=owner, group=group)
-            if self._differs(present.get(path), want, checksum=sha1_checksum(local)):
-                self._apply(result, self._copy(dict(src=local), path, want, task_vars), diffs)
-                result["files"].append(path)
-        for name, text in sorted(contents.items()):
-            path = os.path.join(dest, name)
-            want = dict(mode=modes.get(name, mode), owner=owner, group=group)
-            if self._differs(present.get(path), want, checksum=checksum_s(text)):
-                self._apply(result, self._copy(dict(content=text), path, want, task_vars), diffs)
+            if self._differs(present.get(path), want, checksum=checksum):
+                self._apply(result, self._copy(source, path, want, task_vars), diffs)
                 result["files"].append(path)
         if diffs:
             result["diff"] = diffs
