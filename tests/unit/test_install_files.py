@@ -124,3 +124,15 @@ def test_packages_asks_apt_when_a_package_is_missing(collection_path, tmp_path):
     _rc, result, out = play(collection_path, tmp_path, task, "--check")
     assert result and "all_installed" not in result, out
     assert "demoapp-no-such-package" in json.dumps(result), out  # apt's answer names it
+
+
+def test_the_checkouts_ansible_cfg_pipelines_every_connection_not_only_ssh(tmp_path):
+    # The demo runs over the docker connection: without pipelining each module is put into the host as a file.
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(root / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOME=str(tmp_path), ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+                           "-m", "ansible.builtin.ping", "-e", f"ansible_python_interpreter={sys.executable}", "-vvv"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert proc.returncode == 0 and "ping: pong" in proc.stdout, proc.stdout + proc.stderr
+    assert " PUT " not in proc.stdout, proc.stdout
