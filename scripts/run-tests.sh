@@ -91,9 +91,13 @@ molecule_lane() {  # molecule_lane LANE SCENARIO...: one after another; each log
   done
 }
 
+lanes() {  # whether the scenarios run in two lanes (not when named, nor with DEMOAPP_LANES=1)
+  [ -z "${SCENARIOS:-}" ] && [ "${DEMOAPP_LANES:-2}" != 1 ]
+}
+
 molecule_all() {
   local s lane rc secs list1=() list2=()
-  if [ -n "${SCENARIOS:-}" ] || [ "${DEMOAPP_LANES:-2}" = 1 ]; then  # one after another, output as it comes
+  if ! lanes; then  # one after another, output as it comes
     for s in ${SCENARIOS:-$(scripts/scenarios.sh)}; do stage "molecule test -s $s" molecule test -s "$s" || true; done
     return 0
   fi
@@ -144,7 +148,7 @@ static_stages() {  # static_stages DIR STAGE...: run in the background; the outc
 
 static=() molecule=no
 for st in $STAGES; do if [ "$st" = molecule ]; then molecule=yes; else static+=("$st"); fi; done
-if [ "$molecule" = yes ] && [ -z "${SCENARIOS:-}" ] && [ "${DEMOAPP_LANES:-2}" != 1 ] && [ "${#static[@]}" -gt 0 ]; then
+if [ "$molecule" = yes ] && lanes && [ "${#static[@]}" -gt 0 ]; then
   # The static stages run beside the two Molecule lanes (they use the cores the lanes leave idle
   # while containers wait on apt, systemd and sleeps); their output is printed whole when they end,
   # and their outcomes are counted in the summary like any stage.
