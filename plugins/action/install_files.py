@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
@@ -15,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.hashing import checksum as sha1_checksum
 from ansible.utils.hashing import checksum_s
 
-OPTIONS = ("src", "content", "dest", "owner", "group", "mode", "directory_mode", "modes")
+OPTIONS = ("src", "content", "dest", "owner", "group", "mode", "directory_mode", "modes", "validate")
 
 
 class ActionModule(ActionBase):
@@ -37,11 +38,21 @@ class ActionModule(ActionBase):
         contents = self._contents(args.get("content"), files)
         if not files and not contents:
             raise AnsibleActionFail("src or content must name at least one file")
-        unknown = sorted(set(modes) - set(files) - set(contents))
-        if unknown:
-            raise AnsibleActionFail("modes names files that src and content do not hold: %s" % ", ".join(unknown))
+        validate = self._validate(args.get("validate"))
+        for option, names in (("modes", modes), ("validate", validate)):
+            unknown = sorted(set(names) - set(files) - set(contents))
+            if unknown:
+                raise AnsibleActionFail("%s names files that src and content do not hold: %s"
+                                        % (option, ", ".join(unknown)))
+        # Directories on the way to a text's file: created when missing, left as they are when present.
+        on_the_way = sorted(set(up for name in contents for up in _ancestors(os.path.dirname(name)) if up)
+                            - set(directories))
 
-        present = self._probe(dest, task_vars)
+        # A tree from src is read whole; single files and texts are read by name (not the rest of dest).
+        if directories == ["."]:
+            present = self._probe_named(dest, list(files) + list(contents), on_the_way, task_vars)
+        else:
+            present = self._probe(dest, task_vars)
         result.update(changed=False, files=[], directories=[])
         diffs = []
         if present is None:  # dest is created; an existing dest keeps its own mode (the role that made it decides)
@@ -56,6 +67,14 @@ class ActionModule(ActionBase):
                     module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
                                      owner=owner, group=group)), diffs)
                 result["directories"].append(path)
+        for relative in on_the_way:
+            path = os.path.join(dest, relative)
+            if path not in present:
+                self._apply(result, self._execute_module(
+                    module_name="ansible.legacy.file", task_vars=task_vars,
+                    module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
+                                     owner=owner, group=group)), diffs)
+                result["directories"].append(path)
         # Every file: (path relative to dest, what copy gets, the checksum it will have).
         wanted = [(relative, dict(src=local), sha1_checksum(local)) for relative, local in files.items()]
         wanted += [(name, dict(content=text), checksum_s(text)) for name, text in contents.items()]
@@ -63,7 +82,8 @@ class ActionModule(ActionBase):
             path = os.path.join(dest, relative)
             want = dict(mode=modes.get(relative, mode), owner=owner, group=group)
             if self._differs(present.get(path), want, checksum=checksum):
-                self._apply(result, self._copy(source, path, want, task_vars), diffs)
+                checked = dict(source, validate=validate[relative]) if relative in validate else source
+                self._apply(result, self._copy(checked, path, want, task_vars), diffs)
                 result["files"].append(path)
         if diffs:
             result["diff"] = diffs
@@ -83,15 +103,28 @@ class ActionModule(ActionBase):
         return number
 
     @staticmethod
+    def _validate(validate):
+        """{file: command with %s} from validate."""
+        validate = validate or {}
+        if not isinstance(validate, dict):
+            raise AnsibleActionFail("validate must be a dictionary of file names to commands, not a %s"
+                                    % type(validate).__name__)
+        for name, command in validate.items():
+            if not isinstance(command, str) or "%s" not in command:
+                raise AnsibleActionFail("validate[%s] must be a command holding %%s (the candidate file)" % name)
+        return validate
+
+    @staticmethod
     def _contents(contents, files):
-        """{file name: text} from content, each a plain name in dest that src does not also give."""
+        """{path relative to dest: text} from content, each a file that src does not also give."""
         contents = contents or {}
         if not isinstance(contents, dict):
             raise AnsibleActionFail("content must be a dictionary of file names to texts, not a %s"
                                     % type(contents).__name__)
         for name, text in contents.items():
-            if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
-                raise AnsibleActionFail("content: %r is not a file name (no directories)" % (name,))
+            if not isinstance(name, str) or not name or name.startswith("/") or \
+                    any(part in ("", ".", "..") for part in name.split("/")):
+                raise AnsibleActionFail("content: %r is not a file path relative to dest" % (name,))
             if not isinstance(text, str):
                 raise AnsibleActionFail("content[%s] must be a text" % name)
             if name in files:
@@ -130,6 +163,18 @@ class ActionModule(ActionBase):
             return None
         return dict((f["path"], f) for f in found.get("files", []))
 
+    def _probe_named(self, dest, relatives, on_the_way, task_vars):
+        """Like _probe, but reads only the named files and the directories on their way (not all of dest)."""
+        names = set(os.path.basename(name) for name in relatives + on_the_way)
+        found = self._execute_module(module_name="ansible.legacy.find", task_vars=task_vars, module_args=dict(
+            paths=[dest] + [os.path.join(dest, d) for d in on_the_way], recurse=False, hidden=True, file_type="any",
+            get_checksum=True, use_regex=True, patterns=["^%s$" % re.escape(name) for name in sorted(names)]))
+        if found.get("failed"):
+            raise AnsibleActionFail("could not read %s: %s" % (dest, found.get("msg", "")))
+        if dest in (found.get("skipped_paths") or {}):
+            return None
+        return dict((f["path"], f) for f in found.get("files", []))
+
     @staticmethod
     def _differs(found, want, checksum=None, isdir=False):
         """Whether what find found at a path is not what is wanted there (mode, owner, group, content)."""
@@ -157,3 +202,9 @@ class ActionModule(ActionBase):
         diff = step.get("diff")
         if diff:
             diffs.extend(diff if isinstance(diff, list) else [diff])
+
+
+def _ancestors(name):
+    """The relative path itself and every path above it: 'a/b/c' -> ['a/b/c', 'a/b', 'a']; '' -> []."""
+    parts = name.split("/") if name else []
+    return ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]

@@ -18,6 +18,8 @@ description:
     (checksums, modes, owners) with a single M(ansible.builtin.find) call and copies only the files that differ,
     each with M(ansible.builtin.copy). When nothing differs, that single read is the whole task (one round trip to the
     host instead of two for every file).
+  - When O(src) names no directory, only the named files (and the directories on their way) are read, not the rest
+    of O(dest), so that one task can write files anywhere under O(dest=/etc) or O(dest=/) with one read.
   - Files in O(dest) that O(src) does not hold are left alone; nothing is ever deleted.
   - C(__pycache__) directories and compiled Python files in O(src) are not installed.
 options:
@@ -32,8 +34,10 @@ options:
     elements: path
   content:
     description:
-      - Files to write from texts, by their name in O(dest) (no sub-directories), like the
+      - Files to write from texts, by their path relative to O(dest) (C(api.env), C(cron.d/demoapp-batch)), like the
         O(ansible.builtin.copy#module:content) of M(ansible.builtin.copy).
+      - A missing directory on a text's way is created with O(directory_mode), O(owner) and O(group); a directory
+        that exists is left as it is.
       - Set C(no_log) on the task when a text is a secret.
     type: dict
     default: {}
@@ -59,6 +63,14 @@ options:
     default: "0755"
   modes:
     description: Octal modes of some files, by their path relative to O(dest); the others get O(mode).
+    type: dict
+    default: {}
+  validate:
+    description:
+      - Commands that check a candidate file before it replaces the old one, by the file's path relative to O(dest);
+        C(%s) is the candidate, as in the O(ansible.builtin.copy#module:validate) of M(ansible.builtin.copy).
+      - A refused candidate fails the task and leaves the old file in place; files written before it in the same
+        task (in path order) stay written.
     type: dict
     default: {}
 attributes:
@@ -91,6 +103,17 @@ EXAMPLES = r"""
     modes:
       backup.py: "0755"
       maintenance.py: "0755"
+
+- name: Write a unit and its schedule under /etc with one read of the host, the unit checked first
+  integration.demoapp.install_files:
+    content:
+      systemd/system/demoapp-report.service: "{{ lookup('ansible.builtin.template', 'report.service.j2') }}"
+      cron.d/demoapp-report: "30 2 * * * root systemctl start demoapp-report.service\n"
+    dest: /etc
+    owner: root
+    group: root
+    validate:
+      systemd/system/demoapp-report.service: systemd-analyze verify %s
 
 - name: Write a job's settings and certificate (the settings are a secret)
   integration.demoapp.install_files:

@@ -82,7 +82,10 @@ def test_install_files_puts_back_what_drifted_and_check_mode_only_reports_it(col
     ({"dest": "relative/dir"}, "dest must be an absolute directory path"),
     ({"mode": "rw-r--r--"}, "mode must be an octal mode"),
     ({"modes": {"missing.py": "0755"}}, "modes names files that src and content do not hold: missing.py"),
-    ({"content": {"sub/api.env": "x"}}, "content: 'sub/api.env' is not a file name"),
+    ({"content": {"../api.env": "x"}}, "content: '../api.env' is not a file path relative to dest"),
+    ({"content": {"/etc/api.env": "x"}}, "content: '/etc/api.env' is not a file path relative to dest"),
+    ({"validate": {"manage.py": "true"}}, "validate[manage.py] must be a command holding %s"),
+    ({"validate": {"missing.py": "test -s %s"}}, "validate names files that src and content do not hold: missing.py"),
     ({"content": {"manage.py": "x"}}, "content[manage.py]: src installs a file of that name too"),
 ])
 def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp_path, tree, args, message):
@@ -109,6 +112,53 @@ def test_install_files_writes_texts_then_changes_nothing_and_puts_back_a_drifted
     (dest / "api.env").write_text("TOKEN=stolen\n")
     rc, result, out = play(collection_path, tmp_path, task)
     assert rc == 0 and result["changed"] and (dest / "api.env").read_text() == "TOKEN=secret\n", out
+
+
+def test_install_files_writes_texts_in_sub_directories_creating_only_the_missing_ones(collection_path, tmp_path):
+    dest = tmp_path / "etc"
+    (dest / "cron.d").mkdir(parents=True)
+    (dest / "cron.d").chmod(0o700)  # an existing directory keeps its own mode
+    (dest / "cron.d" / "other").write_text("not ours\n")
+    task = {"integration.demoapp.install_files": {
+        "content": {"cron.d/job": "* * * * * root true\n", "job/api.env": "URL=x\n", "issue": "Authorised only\n"},
+        "dest": str(dest), "directory_mode": "0750"}}
+    rc, result, out = play(collection_path, tmp_path, task, "--check")
+    assert rc == 0 and result["changed"] and not (dest / "issue").exists() and not (dest / "job").exists(), out
+
+    rc, result, out = play(collection_path, tmp_path, task)
+    assert rc == 0 and result["changed"], out
+    assert result["directories"] == [str(dest / "job")]
+    assert modes(dest) == {"cron.d": "0o700", "cron.d/job": "0o644", "cron.d/other": "0o644", "issue": "0o644",
+                           "job": "0o750", "job/api.env": "0o644"}
+    assert (dest / "cron.d" / "job").read_text() == "* * * * * root true\n"
+    assert (dest / "cron.d" / "other").read_text() == "not ours\n"
+    assert "WARNING" not in out, out
+
+    rc, result, out = play(collection_path, tmp_path, task)
+    assert rc == 0 and not result["changed"] and result["files"] == [], out
+    (dest / "job" / "api.env").write_text("URL=stolen\n")
+    rc, result, out = play(collection_path, tmp_path, task)
+    assert rc == 0 and result["files"] == [str(dest / "job" / "api.env")], out
+    assert (dest / "job" / "api.env").read_text() == "URL=x\n"
+
+
+def test_install_files_validate_keeps_the_old_file_when_the_candidate_is_refused(collection_path, tmp_path):
+    dest = tmp_path / "etc"
+    dest.mkdir()
+    (dest / "site.conf").write_text("good\n")
+
+    def task(text):
+        return {"integration.demoapp.install_files": {
+            "content": {"site.conf": text, "notes.txt": "free text\n"}, "dest": str(dest),
+            "validate": {"site.conf": "grep -q ^good %s"}}}
+
+    rc, result, out = play(collection_path, tmp_path, task("bad\n"))
+    assert rc != 0 or result.get("failed"), out
+    assert result.get("failed") and (dest / "site.conf").read_text() == "good\n", out
+
+    rc, result, out = play(collection_path, tmp_path, task("good again\n"))
+    assert rc == 0 and result["files"] == [str(dest / "site.conf")], out
+    assert (dest / "site.conf").read_text() == "good again\n" and (dest / "notes.txt").read_text() == "free text\n"
 
 
 def test_packages_answers_from_dpkg_when_everything_is_installed(collection_path, tmp_path):
