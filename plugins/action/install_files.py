@@ -49,32 +49,23 @@ class ActionModule(ActionBase):
                             - set(directories))
 
         # A tree from src is read whole; single files and texts are read by name (not the rest of dest).
-        if directories == ["."]:
-            present = self._probe_named(dest, list(files) + list(contents), on_the_way, task_vars)
-        else:
-            present = self._probe(dest, task_vars)
+        named = list(files) + list(contents) + on_the_way if directories == ["."] else None
+        present = self._probe(dest, task_vars, named)
         result.update(changed=False, files=[], directories=[])
         diffs = []
         if present is None:  # dest is created; an existing dest keeps its own mode (the role that made it decides)
             present = {}
         else:
             directories.remove(".")
+        directory = dict(mode=directory_mode, owner=owner, group=group)
         for relative in directories:
             path = dest if relative == "." else os.path.join(dest, relative)
-            if self._differs(present.get(path), dict(mode=directory_mode, owner=owner, group=group), isdir=True):
-                self._apply(result, self._execute_module(
-                    module_name="ansible.legacy.file", task_vars=task_vars,
-                    module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
-                                     owner=owner, group=group)), diffs)
-                result["directories"].append(path)
+            if self._differs(present.get(path), directory, isdir=True):
+                self._directory(result, path, directory, diffs, task_vars)
         for relative in on_the_way:
             path = os.path.join(dest, relative)
             if path not in present:
-                self._apply(result, self._execute_module(
-                    module_name="ansible.legacy.file", task_vars=task_vars,
-                    module_args=dict(path=path, state="directory", mode="%04o" % directory_mode,
-                                     owner=owner, group=group)), diffs)
-                result["directories"].append(path)
+                self._directory(result, path, directory, diffs, task_vars)
         # Every file: (path relative to dest, what copy gets, the checksum it will have).
         wanted = [(relative, dict(src=local), sha1_checksum(local)) for relative, local in files.items()]
         wanted += [(name, dict(content=text), checksum_s(text)) for name, text in contents.items()]
@@ -153,27 +144,29 @@ class ActionModule(ActionBase):
                         files[os.path.normpath(os.path.join(relative_root, name))] = os.path.join(root, name)
         return files, directories
 
-    def _probe(self, dest, task_vars):
-        """What is in dest now, read in one round trip: {path: find's description}; None when dest is no directory."""
-        found = self._execute_module(module_name="ansible.legacy.find", task_vars=task_vars, module_args=dict(
-            paths=[dest], recurse=True, hidden=True, file_type="any", get_checksum=True))
+    def _probe(self, dest, task_vars, named=None):
+        """What is in dest now, read in one round trip: {path: find's description}; None when dest is no directory.
+
+        With named (paths relative to dest), only those and nothing else of dest are read."""
+        args = dict(paths=[dest], recurse=True, hidden=True, file_type="any", get_checksum=True)
+        if named is not None:
+            directories = sorted(set(os.path.dirname(name) for name in named))
+            names = sorted(set(os.path.basename(name) for name in named))
+            args.update(paths=[os.path.join(dest, d) if d else dest for d in directories], recurse=False,
+                        use_regex=True, patterns=["^%s$" % re.escape(name) for name in names])
+        found = self._execute_module(module_name="ansible.legacy.find", task_vars=task_vars, module_args=args)
         if found.get("failed"):
             raise AnsibleActionFail("could not read %s: %s" % (dest, found.get("msg", "")))
         if dest in (found.get("skipped_paths") or {}):
             return None
         return dict((f["path"], f) for f in found.get("files", []))
 
-    def _probe_named(self, dest, relatives, on_the_way, task_vars):
-        """Like _probe, but reads only the named files and the directories on their way (not all of dest)."""
-        names = set(os.path.basename(name) for name in relatives + on_the_way)
-        found = self._execute_module(module_name="ansible.legacy.find", task_vars=task_vars, module_args=dict(
-            paths=[dest] + [os.path.join(dest, d) for d in on_the_way], recurse=False, hidden=True, file_type="any",
-            get_checksum=True, use_regex=True, patterns=["^%s$" % re.escape(name) for name in sorted(names)]))
-        if found.get("failed"):
-            raise AnsibleActionFail("could not read %s: %s" % (dest, found.get("msg", "")))
-        if dest in (found.get("skipped_paths") or {}):
-            return None
-        return dict((f["path"], f) for f in found.get("files", []))
+    def _directory(self, result, path, want, diffs, task_vars):
+        """Create or correct one directory (want: mode, owner, group) with ansible.builtin.file, as this task."""
+        self._apply(result, self._execute_module(
+            module_name="ansible.legacy.file", task_vars=task_vars,
+            module_args=dict(want, path=path, state="directory", mode="%04o" % want["mode"])), diffs)
+        result["directories"].append(path)
 
     @staticmethod
     def _differs(found, want, checksum=None, isdir=False):
