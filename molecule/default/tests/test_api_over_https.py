@@ -211,7 +211,7 @@ def test_bad_role_input_fails_before_any_change_naming_the_variable(host):
         pytest.skip("the role's checks run on the controller: once is enough")
     settings = host.file("/etc/securestack/securestack.env").md5sum
     for extra, message in BAD_INPUT:
-        proc = run_scenario_playbook("securestack_alone.yml", "-e", extra, "-e", "ansible_become_method=su")
+        proc = run_scenario_playbook("securestack_alone.yml", "-e", extra, "-e", "ansible_become_method=sudo")
         assert proc.returncode != 0, extra
         assert message in proc.stdout + proc.stderr, proc.stdout[-2000:]
         assert re.search(r"api12\s+: ok=\d+\s+changed=0 ", proc.stdout), proc.stdout[-2000:]
