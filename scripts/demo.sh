@@ -32,10 +32,19 @@ fi
 echo "demo: ansible-playbook -i inventories/demo site.yml"
 ansible-playbook -i inventories/demo/hosts.yml site.yml -e demo_admin_pubkey="$DEMOAPP_CACHE/demo/id_ed25519.pub"
 
-cmd="$(docker exec "$NAME" crontab -l -u demoapp | grep -v '^#' | grep -v '^MAILTO' | awk 'NF {for (i = 6; i <= NF; i++) printf "%s%s", $i, (i < NF ? " " : "")}')"
-echo "demo: running the batch through its cron command, as demoapp:"
+# The batch's cron line: confined (the default), a system line in /etc/cron.d run as root that starts
+# its sandboxed unit and waits for it; unconfined (cron_confined: false), a line in demoapp's crontab.
+if docker exec "$NAME" test -f /etc/cron.d/demoapp-batch; then
+  lines="$(docker exec "$NAME" cat /etc/cron.d/demoapp-batch)" first=7 user=root
+else
+  lines="$(docker exec "$NAME" crontab -l -u demoapp)" first=6 user=demoapp
+fi
+cmd="$(grep -Ev '^(#|MAILTO=|[[:space:]]*$)' <<<"$lines" | head -n 1 \
+  | awk -v first="$first" '{for (i = first; i <= NF; i++) printf "%s%s", $i, (i < NF ? " " : "")}')" || true
+[ -n "$cmd" ] || { echo "demo: no cron line for the batch was found" >&2; exit 1; }
+echo "demo: running the batch through its cron command, as $user:"
 echo "      $cmd"
-docker exec "$NAME" runuser -u demoapp -- /bin/sh -c "cd / && $cmd"
+docker exec "$NAME" runuser -u "$user" -- /bin/sh -c "cd / && $cmd"
 echo "demo: rows in demoapp_db.app_logs:"
 docker exec "$NAME" runuser -u postgres -- psql -X -d demoapp_db -c \
   "SELECT id, run_date, message FROM app_logs ORDER BY id"

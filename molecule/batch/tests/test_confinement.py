@@ -5,7 +5,7 @@ import re
 import shlex
 
 import pytest
-from conftest import cron_file_entry, psql_as_app, run_cron_command
+from conftest import cron_file_entry, psql_as_app, run_cron_command, run_scenario_playbook
 
 testinfra_hosts = ["ansible://targets"]
 UNIT = "/etc/systemd/system/demoapp-batch.service"
@@ -87,3 +87,22 @@ def test_systemd_rates_the_unit_exposure_at_most_2(host):
     level = float(re.search(r"Overall exposure level for demoapp-batch\.service: ([0-9.]+)", out).group(1))
     print(f"systemd-analyze security demoapp-batch.service ({host.system_info.codename}): {level}")
     assert level <= 2.0, out
+
+
+def crontab(host):
+    return host.run("crontab -l -u demoapp").stdout
+
+
+def test_confining_again_removes_what_an_unconfined_run_left_in_the_crontab(host):
+    confined = host.file("/etc/cron.d/demoapp-batch").content_string
+    try:
+        unconfined = run_scenario_playbook("schedule_again.yml", "-e",
+                                           '{"cron_confined": false, "cron_mailto": "ops@example.com"}')
+        assert unconfined.returncode == 0, unconfined.stdout[-3000:]
+        assert "#Ansible: demoapp batch" in crontab(host) and "MAILTO=ops@example.com" in crontab(host)
+        assert not host.file("/etc/cron.d/demoapp-batch").exists
+    finally:
+        again = run_scenario_playbook("schedule_again.yml")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "#Ansible" not in crontab(host) and "MAILTO" not in crontab(host), crontab(host)
+    assert host.file("/etc/cron.d/demoapp-batch").content_string == confined

@@ -1,6 +1,7 @@
 """operations role, backups: scheduled commands make verified, private dumps; retention; restore.yml works."""
 
 import json
+import shlex
 
 from conftest import cron_file_entry, run_cron_file_entry, run_scenario_playbook, target_name
 
@@ -31,6 +32,25 @@ def test_the_jobs_are_scheduled_as_documented(host):
     assert host.run("crontab -l -u postgres | grep -v '^#'").stdout.strip() == ""  # nothing left unconfined
     directory = host.file(DIR)
     assert (directory.user, directory.group, directory.mode) == ("postgres", "postgres", 0o700)
+
+
+# Lines an unconfined run (operations_confined: false) wrote, as the cron module writes them,
+# beside a line of the administrator's own.
+LEFT_UNCONFINED = """#Ansible: demoapp_db daily backup
+30 2 * * * /usr/local/lib/integration-demoapp/demoapp-backup --kind daily --keep 7 >/dev/null
+#Ansible: demoapp_db maintenance
+15 4 * * * /usr/local/lib/integration-demoapp/demoapp-maintenance maintain >/dev/null
+# the administrator's own
+0 5 * * 0 /usr/bin/true
+"""
+
+
+def test_lines_an_unconfined_run_left_in_the_postgres_crontab_are_removed(host):
+    host.run_expect([0], f"printf '%s' {shlex.quote(LEFT_UNCONFINED)} | crontab -u postgres -")
+    proc = run_scenario_playbook("schedules_again.yml", "-l", target_name(host))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert host.check_output("crontab -l -u postgres") == "# the administrator's own\n0 5 * * 0 /usr/bin/true"
+    host.run_expect([0], "crontab -r -u postgres")
 
 
 def test_scheduled_commands_make_verified_private_dumps(host):
