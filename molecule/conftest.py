@@ -13,6 +13,9 @@ import pytest
 import testinfra
 
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
+# ssh_hardening: when each host first refused an access change (the key in use must still log in
+# three minutes later; that check runs in another test file, after the tests its wait overlaps).
+REFUSED_AT = {}
 SSH_OPTS = (
     "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
     "-o ConnectTimeout=10 -o LogLevel=ERROR"
