@@ -99,7 +99,7 @@ def test_confining_again_removes_what_an_unconfined_run_left_in_the_crontab(host
         unconfined = run_scenario_playbook("schedule_again.yml", "-e",
                                            '{"cron_confined": false, "cron_mailto": "ops@example.com"}')
         assert unconfined.returncode == 0, unconfined.stdout[-3000:]
-        assert "#Ansible: demoapp batch" in crontab(host) and "MAILTO=ops@example.com" in crontab(host)
+        assert "#Ansible: demoapp batch" in crontab(host) and 'MAILTO="ops@example.com"' in crontab(host)
         assert not host.file("/etc/cron.d/demoapp-batch").exists
     finally:
         again = run_scenario_playbook("schedule_again.yml")
