@@ -7,8 +7,7 @@
 # (default: api12/api13/apiclient on demoapp-securestack; renamed: acme/bare on demoapp-renamed;
 # postgresql: pg13/pgclient on demoapp-postgresql; aws: no container, moto on its own loopback
 # port); lane 2 the ones that share debian12, debian13, client and demoapp-molecule, one after
-# another. A new scenario goes to lane 2
-# unless it is given names of its own and listed in LANE1.
+# another. A new scenario goes to lane 2 unless it is given names of its own and listed in LANE1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../molecule"
 ordered=(app_account ssh_hardening fail2ban postgresql batch operations default multihost)

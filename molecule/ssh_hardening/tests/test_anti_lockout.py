@@ -10,21 +10,15 @@ import subprocess
 import time
 
 import pytest
-from conftest import REFUSED_AT, ansible_over_ssh, controller_key, ssh_with_key, target_name
+from conftest import REFUSED_AT, ansible_over_ssh, controller_key, long_paths_only, ssh_with_key, target_name
 
 testinfra_hosts = ["ansible://targets"]
 
 ACCESS_FILES = ["/etc/ssh/sshd_config", "/home/appadmin/.ssh/authorized_keys",
                 "/etc/sudoers.d/50-app-account-admins", "/etc/passwd"]
-# The refusals run on both releases (the key is found in each one's sshd log); the
-# longer paths (rotation, rollback) on the newer OpenSSH only; the three-minute check is in
+# The refusals run on both releases (the key is found in each one's sshd log); the longer paths
+# on the newer OpenSSH only (conftest.long_paths_only); the three-minute check is in
 # test_ssh_hardening.py, so that its wait overlaps those tests.
-LONG_PATHS_ON = "debian13"
-
-
-def long_paths_only(host):
-    if target_name(host) != LONG_PATHS_ON:
-        pytest.skip(f"rotation, rollback and the three-minute wait run on {LONG_PATHS_ON} only")
 
 
 def public_key(private):

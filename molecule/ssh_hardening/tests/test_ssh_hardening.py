@@ -5,7 +5,15 @@ import subprocess
 import time
 
 import pytest
-from conftest import REFUSED_AT, ansible_over_ssh, ssh_with_key, ssh_with_password, target_ip, target_name
+from conftest import (
+    REFUSED_AT,
+    ansible_over_ssh,
+    long_paths_only,
+    ssh_with_key,
+    ssh_with_password,
+    target_ip,
+    target_name,
+)
 
 testinfra_hosts = ["ansible://targets"]
 
@@ -61,8 +69,7 @@ def test_change_over_ssh_is_kept_after_fresh_connection(host, sessions):
 # After the other tests (its wait overlaps them), before ssh-audit (which makes Debian 13's sshd
 # penalise the controller): the refusal of test_anti_lockout.py left the key in use working.
 def test_the_key_in_use_still_works_three_minutes_after_the_refusal(host):
-    if target_name(host) != "debian13":
-        pytest.skip("the three-minute wait runs on debian13 only")
+    long_paths_only(host)
     remaining = REFUSED_AT[target_name(host)] + 180 - time.monotonic()
     if remaining > 0:
         time.sleep(remaining)
