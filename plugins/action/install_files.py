@@ -7,13 +7,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import os
 import re
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
-from ansible.utils.hashing import checksum as sha1_checksum
 from ansible.utils.hashing import checksum_s
 
 OPTIONS = ("src", "content", "dest", "owner", "group", "mode", "directory_mode", "modes", "validate")
@@ -57,25 +57,27 @@ class ActionModule(ActionBase):
             present = {}
         else:
             directories.remove(".")
+        # What differs, written in one run of integration.demoapp.write_files (nothing runs when all is in place).
         directory = dict(mode=directory_mode, owner=owner, group=group)
-        for relative in directories:
-            path = dest if relative == "." else os.path.join(dest, relative)
-            if self._differs(present.get(path), directory, isdir=True):
-                self._directory(result, path, directory, diffs, task_vars)
-        for relative in on_the_way:
-            path = os.path.join(dest, relative)
-            if path not in present:
-                self._directory(result, path, directory, diffs, task_vars)
-        # Every file: (path relative to dest, what copy gets, the checksum it will have).
-        wanted = [(relative, dict(src=local), sha1_checksum(local)) for relative, local in files.items()]
-        wanted += [(name, dict(content=text), checksum_s(text)) for name, text in contents.items()]
-        for relative, source, checksum in sorted(wanted, key=lambda entry: entry[0]):
+        paths = [dest if relative == "." else os.path.join(dest, relative) for relative in directories]
+        make = [path for path in paths if self._differs(present.get(path), directory, isdir=True)]
+        make += [path for path in (os.path.join(dest, relative) for relative in on_the_way) if path not in present]
+        # Every file: (path relative to dest, its bytes, the checksum it will have).
+        wanted = [(relative, _read(local)) for relative, local in files.items()]
+        wanted += [(name, to_bytes(text, errors="surrogate_or_strict")) for name, text in contents.items()]
+        write = []
+        for relative, data in sorted(wanted, key=lambda entry: entry[0]):
             path = os.path.join(dest, relative)
             want = dict(mode=modes.get(relative, mode), owner=owner, group=group)
-            if self._differs(present.get(path), want, checksum=checksum):
-                checked = dict(source, validate=validate[relative]) if relative in validate else source
-                self._apply(result, self._copy(checked, path, want, task_vars), diffs)
-                result["files"].append(path)
+            if self._differs(present.get(path), want, checksum=checksum_s(data)):
+                entry = dict(want, path=path, mode="%04o" % want["mode"], content=to_text(base64.b64encode(data)))
+                write.append(dict(entry, validate=validate[relative]) if relative in validate else entry)
+        if make or write:
+            step = self._execute_module(module_name="integration.demoapp.write_files", task_vars=task_vars,
+                                        module_args=dict(files=write, directories=[
+                                            dict(directory, path=path, mode="%04o" % directory_mode) for path in make]))
+            result.update(files=step.get("files", []), directories=step.get("directories", []))
+            self._apply(result, step, diffs)
         if diffs:
             result["diff"] = diffs
         result["msg"] = ("%s: %d file(s) and %d director(ies) %s" % (
@@ -161,13 +163,6 @@ class ActionModule(ActionBase):
             return None
         return dict((f["path"], f) for f in found.get("files", []))
 
-    def _directory(self, result, path, want, diffs, task_vars):
-        """Create or correct one directory (want: mode, owner, group) with ansible.builtin.file, as this task."""
-        self._apply(result, self._execute_module(
-            module_name="ansible.legacy.file", task_vars=task_vars,
-            module_args=dict(want, path=path, state="directory", mode="%04o" % want["mode"])), diffs)
-        result["directories"].append(path)
-
     @staticmethod
     def _differs(found, want, checksum=None, isdir=False):
         """Whether what find found at a path is not what is wanted there (mode, owner, group, content)."""
@@ -178,23 +173,19 @@ class ActionModule(ActionBase):
             return True
         return not isdir and (found.get("islnk") or found.get("checksum") != checksum)
 
-    def _copy(self, source, path, want, task_vars):
-        """ansible.builtin.copy of one file (source: its src or content), as this task (check mode, diff, become)."""
-        task = self._task.copy()
-        task.args = dict(source, dest=path, mode="%04o" % want["mode"], owner=want["owner"], group=want["group"])
-        action = self._shared_loader_obj.action_loader.get(
-            "ansible.legacy.copy", task=task, connection=self._connection, play_context=self._play_context,
-            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        return action.run(task_vars=task_vars)
-
     @staticmethod
     def _apply(result, step, diffs):
         if step.get("failed"):
-            raise AnsibleActionFail(to_text(step.get("msg", "a copy failed")), result=step)
+            raise AnsibleActionFail(to_text(step.get("msg", "writing the files failed")), result=step)
         result["changed"] = result["changed"] or bool(step.get("changed"))
         diff = step.get("diff")
         if diff:
             diffs.extend(diff if isinstance(diff, list) else [diff])
+
+
+def _read(local):
+    with open(local, "rb") as handle:
+        return handle.read()
 
 
 def _ancestors(name):

@@ -15,9 +15,11 @@ version_added: 1.2.0
 description:
   - Puts controller files (O(src)) and texts (O(content)) into the directory O(dest) on the host with the given
     owner, group and modes, like M(ansible.builtin.copy) does, but reads everything already in O(dest)
-    (checksums, modes, owners) with a single M(ansible.builtin.find) call and copies only the files that differ,
-    each with M(ansible.builtin.copy). When nothing differs, that single read is the whole task (one round trip to the
-    host instead of two for every file).
+    (checksums, modes, owners) with a single M(ansible.builtin.find) call, then writes every file and directory
+    that differs in one run of M(integration.demoapp.write_files) (each file replaced atomically, with its final
+    owner and mode from the start, checked first when O(validate) names it). When nothing differs, that single
+    read is the whole task; otherwise two round trips to the host, however many files change (two for every
+    file with M(ansible.builtin.copy)).
   - When O(src) names no directory, only the named files (and the directories on their way) are read, not the rest
     of O(dest), so that one task can write files anywhere under O(dest=/etc) or O(dest=/) with one read.
   - Files in O(dest) that O(src) does not hold are left alone; nothing is ever deleted.
@@ -81,7 +83,9 @@ attributes:
     support: full
     description: The diff of every file that changes, as M(ansible.builtin.copy) gives it.
 notes:
-  - Runs as an action plugin; the host needs only what M(ansible.builtin.find) and M(ansible.builtin.copy) need.
+  - Runs as an action plugin; the host needs only what M(ansible.builtin.find) needs.
+  - The files' contents travel in the arguments of M(integration.demoapp.write_files), which suits configuration
+    and program files, not large archives.
 author:
   - integration.demoapp maintainers (@integration)
 """
@@ -130,7 +134,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: The files that were copied (or would be, in check mode).
+  description: The files that were written or corrected (or would be, in check mode).
   returned: always
   type: list
   elements: str

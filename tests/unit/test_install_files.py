@@ -155,6 +155,7 @@ def test_install_files_validate_keeps_the_old_file_when_the_candidate_is_refused
     rc, result, out = play(collection_path, tmp_path, task("bad\n"))
     assert rc != 0 or result.get("failed"), out
     assert result.get("failed") and (dest / "site.conf").read_text() == "good\n", out
+    assert sorted(p.name for p in dest.iterdir()) == ["notes.txt", "site.conf"]  # no candidate left behind
 
     rc, result, out = play(collection_path, tmp_path, task("good again\n"))
     assert rc == 0 and result["files"] == [str(dest / "site.conf")], out
