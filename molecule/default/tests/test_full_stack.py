@@ -54,3 +54,19 @@ def test_brute_force_is_banned(host, client):
         assert client.run(f"nc -z -w 3 {target_name(host)} 22").rc != 0
     finally:
         host.run(f"fail2ban-client set sshd unbanip {attacker}")
+
+
+def test_the_site_installs_every_roles_packages_in_one_apt_transaction(host):
+    # site.yml plans the packages of every role a host gets, then installs them with one apt run: the packages of
+    # the first play's roles (fail2ban, auditd, unattended-upgrades), the database's and the API's land together.
+    wanted = {"fail2ban", "auditd", "unattended-upgrades", "postgresql", "python3-django", "nginx"}
+    history = host.file("/var/log/apt/history.log").content_string
+    transactions = []
+    for block in history.split("Start-Date:")[1:]:
+        installed = set()
+        for line in block.splitlines():
+            if line.startswith("Install: "):
+                installed |= {entry.split(":")[0].strip() for entry in line[len("Install: "):].split("), ")}
+        if installed & wanted:
+            transactions.append(installed & wanted)
+    assert transactions == [wanted], transactions
