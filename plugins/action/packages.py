@@ -73,13 +73,11 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg="%s needs %s (set by the play) and package names without versions: %s"
                           % (PLAN, RUN, ", ".join(names)))
             return result
-        planned = record["planned"] + [n for n in names if n not in record["planned"]]
-        return self._recorded(result, dict(record, planned=planned), changed=False, planned=names,
-                              msg="planned: %s" % ", ".join(names))
+        return self._recorded(result, dict(record, planned=_joined(record["planned"], names)), changed=False,
+                              planned=names, msg="planned: %s" % ", ".join(names))
 
     def _present(self, result, record, names, **fields):
-        present = record["present"] + [n for n in names if n not in record["present"]]
-        return self._recorded(result, dict(record, present=present), **fields)
+        return self._recorded(result, dict(record, present=_joined(record["present"], names)), **fields)
 
     @staticmethod
     def _recorded(result, record, **fields):
@@ -116,3 +114,8 @@ class ActionModule(ActionBase):
                       msg=("would install: %s" % ", ".join(missing)) if missing else "all installed",
                       diff=dict(before="", after="".join(n + "\n" for n in missing)))
         return result
+
+
+def _joined(known, names):
+    """known, then the names it does not hold yet, in order."""
+    return known + [n for n in names if n not in known]
