@@ -22,12 +22,11 @@ def hardening_index(host):
 @pytest.fixture(scope="module")
 def lynis_indexes(client):
     """Every target's index and the bare client's (key None), the containers audited side by side
-    (each audit waits on its own container; one after another they took three minutes)."""
-    hosts = {target_name(t): t for t in testinfra.get_hosts(["ansible://targets"], ansible_inventory=INVENTORY)}
+    (each audit waits on its own container; one after another they took 165 s, side by side 100 s)."""
+    hosts = {target_name(t): t for t in testinfra.get_hosts(testinfra_hosts, ansible_inventory=INVENTORY)}
     hosts[None] = client
     with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        futures = {name: pool.submit(hardening_index, h) for name, h in hosts.items()}
-        return {name: future.result() for name, future in futures.items()}
+        return dict(zip(hosts, pool.map(hardening_index, hosts.values()), strict=True))
 
 
 def test_lynis_scores_the_converged_host_15_points_above_a_bare_container(host, lynis_indexes):
