@@ -24,7 +24,10 @@ description:
     keeps the files written before it.
 options:
   directories:
-    description: Directories to create when missing, and whose owner, group and mode are corrected, in this order.
+    description:
+      - Directories to create when missing, and whose owner, group and mode are corrected, in this order.
+      - Missing directories on the way to one are created too, with mode C(0755) and the module's owner (root's), as
+        M(ansible.builtin.file) creates them; list them first to give them other attributes.
     type: list
     elements: dict
     default: []
@@ -235,6 +238,8 @@ def main():
                               after=dict(path=path, state="directory")))
             if not module.check_mode:
                 try:
+                    if not os.path.isdir(os.path.dirname(path)):  # those on its way: 0755, as ansible.builtin.file
+                        os.makedirs(os.path.dirname(path), 0o755)
                     os.mkdir(path, 0o700)
                 except OSError as error:
                     module.fail_json(msg="could not create %s: %s" % (path, to_native(error)),

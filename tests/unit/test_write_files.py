@@ -69,5 +69,15 @@ def test_a_refused_candidate_keeps_the_old_file_and_what_was_written_before_it(r
 def test_bad_values_fail_naming_the_path(run_module, tmp_path):
     rc, result = run_module("write_files", dict(files=[dict(path=str(tmp_path / "x"), content=b64("x"), mode="rw")]))
     assert rc != 0 and "mode must be an octal mode" in result["msg"] and str(tmp_path / "x") in result["msg"]
+    (tmp_path / "a").write_text("a file, not a directory\n")
     rc, result = run_module("write_files", dict(directories=[dict(path=str(tmp_path / "a" / "b"), mode="0755")]))
     assert rc != 0 and result["msg"].startswith(f"could not create {tmp_path / 'a' / 'b'}"), result
+
+
+def test_missing_directories_on_the_way_are_created_0755(run_module, tmp_path):
+    deep = tmp_path / "srv" / "app" / "logs"
+    rc, result = run_module("write_files", dict(directories=[dict(path=str(deep), mode="0750")]))
+    assert rc == 0 and result["changed"], result
+    assert oct((tmp_path / "srv").stat().st_mode & 0o7777) == "0o755"
+    assert oct((tmp_path / "srv" / "app").stat().st_mode & 0o7777) == "0o755"
+    assert oct(deep.stat().st_mode & 0o7777) == "0o750"
