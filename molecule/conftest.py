@@ -30,6 +30,20 @@ def target_name(host):
     return host.backend.get_hostname()
 
 
+def targets_by_name(spec):
+    """The hosts of a ``testinfra_hosts`` list, by inventory name."""
+    return {target_name(t): t for t in testinfra.get_hosts(spec, ansible_inventory=INVENTORY)}
+
+
+def side_by_side(work, hosts):
+    """``work(host)`` for every host of ``hosts`` (name -> host) at the same time, one thread each (testinfra's
+    Ansible backend runs commands from threads); name -> result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+        return dict(zip(hosts, pool.map(work, hosts.values()), strict=True))
+
+
 # ssh_hardening's anti-lockout tests, in two files: the refusals run on both releases, the longer
 # paths (rotation, rollback, the three-minute check) on the newer OpenSSH only. REFUSED_AT holds when
 # each host first refused an access change: the three-minute check runs in the other file, after the

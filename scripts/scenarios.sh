@@ -5,8 +5,8 @@
 #   scripts/scenarios.sh --lanes  "LANE NAME" a line: the suite runs the two lanes side by side.
 # Lane 1 holds the scenarios with containers, network and apt cache directories of their own
 # (default: api12/api13/apiclient on demoapp-securestack; renamed: acme/bare on demoapp-renamed;
-# aws: no container, moto on its own loopback port); lane 2 the ones that share debian12, debian13, client and demoapp-molecule, one after
-# another. A new scenario goes to lane 2 unless it is given names of its own and listed in LANE1.
+# aws: no container, moto on its own loopback port); lane 2 the ones that share debian12, debian13,
+# client and demoapp-molecule, one after another. A new scenario goes to lane 2 unless it is given names of its own and listed in LANE1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../molecule"
 ordered=(app_account ssh_hardening fail2ban operations default multihost)

@@ -238,8 +238,9 @@ def main():
                               after=dict(path=path, state="directory")))
             if not module.check_mode:
                 try:
-                    if not os.path.isdir(os.path.dirname(path)):  # those on its way: 0755, as ansible.builtin.file
-                        os.makedirs(os.path.dirname(path), 0o755)
+                    parent = os.path.dirname(path)
+                    if not os.path.isdir(parent):  # the directories on its way: 0755, as ansible.builtin.file
+                        os.makedirs(parent, 0o755)
                     os.mkdir(path, 0o700)
                 except OSError as error:
                     module.fail_json(msg="could not create %s: %s" % (path, to_native(error)),

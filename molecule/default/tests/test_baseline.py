@@ -2,11 +2,9 @@
 audit rules and the banner are in place; a container says once that it cannot apply kernel settings."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import testinfra
-from conftest import INVENTORY, run_scenario_playbook, target_name
+from conftest import run_scenario_playbook, side_by_side, target_name, targets_by_name
 
 testinfra_hosts = ["ansible://targets"]
 
@@ -23,10 +21,7 @@ def hardening_index(host):
 def lynis_indexes(client):
     """Every target's index and the bare client's (key None), the containers audited side by side
     (each audit waits on its own container; one after another they took 165 s, side by side 100 s)."""
-    hosts = {target_name(t): t for t in testinfra.get_hosts(testinfra_hosts, ansible_inventory=INVENTORY)}
-    hosts[None] = client
-    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        return dict(zip(hosts, pool.map(hardening_index, hosts.values()), strict=True))
+    return side_by_side(hardening_index, {**targets_by_name(testinfra_hosts), None: client})
 
 
 def test_lynis_scores_the_converged_host_15_points_above_a_bare_container(host, lynis_indexes):

@@ -6,7 +6,7 @@ import shlex
 import pytest
 from conftest import DB_PASSWORD, cron_line, psql_as_app, run_cron_command
 
-# Debian 13 only, as the batch alone ran before: Debian 12 is proven by the full-stack scenario (default).
+# Debian 13 only (why: molecule/operations/molecule.yml).
 testinfra_hosts = ["ansible://debian13"]
 
 

@@ -7,7 +7,7 @@ import shlex
 import pytest
 from conftest import cron_file_entry, psql_as_app, run_cron_command, run_scenario_playbook, target_name
 
-# Debian 13 only, as the batch alone ran before: Debian 12 is proven by the full-stack scenario (default).
+# Debian 13 only (why: molecule/operations/molecule.yml).
 testinfra_hosts = ["ansible://debian13"]
 UNIT = "/etc/systemd/system/demoapp-batch.service"
 PROBE = r"""for d in /logs/app /tmp /opt/app/demoapp /etc /home /root /var/tmp /var/lib /usr/local/bin; do

@@ -4,8 +4,7 @@ import json
 
 from conftest import DB_PASSWORD, psql_as_app, run_scenario_playbook, target_name
 
-# Debian 13 only, as the postgresql role alone ran before: Debian 12 (PostgreSQL 15) is proven by the
-# full-stack scenario (default) and by the backups and restores of this one.
+# Debian 13 only (why: molecule/operations/molecule.yml).
 testinfra_hosts = ["ansible://debian13"]
 
 

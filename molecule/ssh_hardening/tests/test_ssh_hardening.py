@@ -3,19 +3,18 @@
 import json
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import testinfra
 from conftest import (
-    INVENTORY,
     REFUSED_AT,
     ansible_over_ssh,
     long_paths_only,
+    side_by_side,
     ssh_with_key,
     ssh_with_password,
     target_ip,
     target_name,
+    targets_by_name,
 )
 
 testinfra_hosts = ["ansible://targets"]
@@ -77,9 +76,7 @@ def changes_over_ssh():
                               host.run("systemctl is-active demoapp-access-rollback.timer").stdout.strip())
         return seen
 
-    hosts = testinfra.get_hosts(testinfra_hosts, ansible_inventory=INVENTORY)
-    with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
-        return dict(zip(map(target_name, hosts), pool.map(change, hosts), strict=True))
+    return side_by_side(change, targets_by_name(testinfra_hosts))
 
 
 @pytest.mark.parametrize("sessions", SESSIONS)
