@@ -9,7 +9,7 @@
 # client and demoapp-molecule, one after another. A new scenario goes to lane 2 unless it is given names of its own and listed in LANE1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../molecule"
-ordered=(app_account ssh_hardening fail2ban operations default multihost)
+ordered=(ssh_hardening operations default multihost)
 LANE1=(default renamed aws)
 all=$(for d in */molecule.yml; do echo "${d%/molecule.yml}"; done)
 list=$(for s in "${ordered[@]}"; do grep -qx "$s" <<<"$all" && echo "$s"; done

@@ -2,7 +2,7 @@
 
 from conftest import ssh_with_key, target_name
 
-testinfra_hosts = ["ansible://targets"]
+testinfra_hosts = ["ansible://debian13"]  # the host prepare.yml gave an SSH server and formeradmin
 
 
 def test_admin_logs_in_with_key_and_can_sudo(host, client):
