@@ -2,7 +2,8 @@
 
 from conftest import ssh_with_key, target_name
 
-testinfra_hosts = ["ansible://debian13"]  # the host prepare.yml gave an SSH server and formeradmin
+# Debian 13 only (why: molecule/operations/molecule.yml).
+testinfra_hosts = ["ansible://debian13"]
 
 
 def test_admin_logs_in_with_key_and_can_sudo(host, client):

@@ -4,7 +4,8 @@ import socket
 
 from conftest import banned_addresses, brute_force_until_banned, run_scenario_playbook, target_ip, target_name
 
-testinfra_hosts = ["ansible://debian13"]  # the host converge.yml gives ssh_hardening and fail2ban
+# Debian 13 only (why: molecule/operations/molecule.yml).
+testinfra_hosts = ["ansible://debian13"]
 
 
 def test_sshd_jail_runs_with_the_spec_values(host):
