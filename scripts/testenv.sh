@@ -6,7 +6,8 @@
 #   pg      - PostgreSQL server binaries for the unit tests
 #   tools   - shellcheck, make, git
 #   mirror  - print the Debian mirror the images are built from, and why
-#   all     - everything above (default)
+#   all     - everything above (default): the host packages in one apt transaction, then the venv
+#             beside the Docker engine and the images (the two images side by side)
 # Each step says what it does; a missing prerequisite ends the script with one
 # line "testenv: ERROR: ..." and exit status 1, never a traceback.
 set -euo pipefail
@@ -104,18 +105,14 @@ debian_mirror() {
 IMAGE_RECIPE_VERSION=1
 image_recipe() { printf '%s\n' "$1" "$IMAGE_PACKAGES" "$IMAGE_RECIPE_VERSION" | sha256sum | cut -c1-16; }
 
-build_image() {
-  local codename="$1" tag="$IMAGE_REPO:$1" recipe mirror rootfs t0
+image_is_current() {  # image_is_current CODENAME: its image exists and was built by this recipe
+  [ "$(docker image inspect -f '{{ index .Config.Labels "org.demoapp.recipe" }}' "$IMAGE_REPO:$1" 2>/dev/null)" \
+    = "$(image_recipe "$1")" ]
+}
+
+build_image() {  # build_image CODENAME MIRROR (step_images found the mirror reachable)
+  local codename="$1" mirror="$2" tag="$IMAGE_REPO:$1" recipe rootfs t0
   recipe="$(image_recipe "$codename")"
-  if [ "$(docker image inspect -f '{{ index .Config.Labels "org.demoapp.recipe" }}' "$tag" 2>/dev/null)" = "$recipe" ]; then
-    say "image $tag is up to date"
-    return
-  fi
-  command -v debootstrap >/dev/null || apt_install debootstrap
-  mirror="$(debian_mirror)"
-  timeout 20 python3 -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)" \
-    "$mirror/dists/$codename/Release" 2>/dev/null \
-    || die "cannot reach the Debian mirror $mirror (dists/$codename/Release); images cannot be built"
   rootfs="$(mktemp -d "$CACHE/rootfs-$codename.XXXX")"
   t0=$(date +%s)
   say "building image $tag with debootstrap from $mirror (about 70 s)"
@@ -138,9 +135,28 @@ EOF
   say "image $tag built in $(( $(date +%s) - t0 )) s"
 }
 
-step_images() {
+step_images() {  # the images that are not up to date, built side by side (debootstrap waits on the mirror too)
+  local c mirror todo=() pids=() failed=0 i
   docker_answers || step_docker
-  for c in "${CODENAMES[@]}"; do build_image "$c"; done
+  for c in "${CODENAMES[@]}"; do
+    if image_is_current "$c"; then say "image $IMAGE_REPO:$c is up to date"; else todo+=("$c"); fi
+  done
+  if [ "${#todo[@]}" -gt 0 ]; then
+    command -v debootstrap >/dev/null || apt_install debootstrap
+    mirror="$(debian_mirror)"
+    for c in "${todo[@]}"; do
+      timeout 20 python3 -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)" \
+        "$mirror/dists/$c/Release" 2>/dev/null \
+        || die "cannot reach the Debian mirror $mirror (dists/$c/Release); images cannot be built"
+    done
+    say "building ${todo[*]} side by side (about 100 s; each build's lines follow when it ends)"
+    for c in "${todo[@]}"; do build_image "$c" "$mirror" 2>"$CACHE/image-$c.err" & pids+=($!); done
+    for i in "${!todo[@]}"; do  # each build's lines in CODENAMES order; any failure ends the step
+      wait "${pids[$i]}" || failed=1
+      cat "$CACHE/image-${todo[$i]}.err" >&2
+    done
+    [ "$failed" -eq 0 ] || exit 1
+  fi
   mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-batch2" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
@@ -156,6 +172,34 @@ step_pg() {
   apt_install postgresql
 }
 
+step_host_packages() {  # every Debian package the steps below would install, in one apt transaction
+  local missing=() t c
+  for t in shellcheck make git; do command -v "$t" >/dev/null || missing+=("$t"); done
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  if ! docker_answers; then
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+  elif ! command -v debootstrap >/dev/null; then
+    for c in "${CODENAMES[@]}"; do image_is_current "$c" || { missing+=(debootstrap); break; }; done
+  fi
+  [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
+}
+
+all() {  # the venv is made while the Docker engine starts and the images build (pip and debootstrap
+  # wait on the network as much as on the cores); its lines are printed when it is done
+  local venv_pid rc=0
+  step_host_packages
+  step_tools; step_pg
+  say "venv: made in the background while the engine and the images are readied (its lines follow)"
+  step_venv 2>"$CACHE/venv-step.err" & venv_pid=$!
+  trap 'kill "$venv_pid" 2>/dev/null || true' EXIT  # a failed step below leaves no pip behind
+  step_docker; step_images
+  wait "$venv_pid" || rc=$?
+  cat "$CACHE/venv-step.err" >&2
+  trap - EXIT
+  [ "$rc" -eq 0 ] || exit 1
+}
+
 main() {
   mkdir -p "$CACHE"
   local what="${1:-all}"
@@ -166,7 +210,7 @@ main() {
     pg) step_pg ;;
     tools) step_tools ;;
     mirror) debian_mirror ;;
-    all) step_tools; step_venv; step_pg; step_docker; step_images ;;
+    all) all ;;
     *) die "unknown step '$what' (venv, docker, images, pg, tools, mirror, all)" ;;
   esac
 }
