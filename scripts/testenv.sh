@@ -149,7 +149,7 @@ step_images() {  # the images that are not up to date, built side by side (deboo
         "$mirror/dists/$c/Release" 2>/dev/null \
         || die "cannot reach the Debian mirror $mirror (dists/$c/Release); images cannot be built"
     done
-    say "building ${todo[*]} side by side (about 100 s; each build's lines follow when it ends)"
+    say "building image(s) ${todo[*]}, side by side (about 100 s; each build's lines follow when it ends)"
     for c in "${todo[@]}"; do build_image "$c" "$mirror" 2>"$CACHE/image-$c.err" & pids+=($!); done
     for i in "${!todo[@]}"; do  # each build's lines in CODENAMES order; any failure ends the step
       wait "${pids[$i]}" || failed=1
@@ -160,22 +160,24 @@ step_images() {  # the images that are not up to date, built side by side (deboo
   mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-batch2" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
-step_tools() {  # host tools the suite calls: shellcheck (ansible-test sanity), make, git
-  local missing=()
-  for t in shellcheck make git; do command -v "$t" >/dev/null || missing+=("$t"); done
+HOST_TOOLS=(shellcheck make git)  # host tools the suite calls: shellcheck (ansible-test sanity), make, git
+step_tools() {
+  local missing=() t
+  for t in "${HOST_TOOLS[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
   if [ "${#missing[@]}" -eq 0 ]; then say "host tools present"; return; fi
   apt_install "${missing[@]}"
 }
 
+pg_present() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 step_pg() {
-  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then say "PostgreSQL server binaries present"; return; fi
+  if pg_present; then say "PostgreSQL server binaries present"; return; fi
   apt_install postgresql
 }
 
 step_host_packages() {  # every Debian package the steps below would install, in one apt transaction
   local missing=() t c
-  for t in shellcheck make git; do command -v "$t" >/dev/null || missing+=("$t"); done
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  for t in "${HOST_TOOLS[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+  pg_present || missing+=(postgresql)
   if ! docker_answers; then
     command -v dockerd >/dev/null || missing+=(docker.io)
     command -v debootstrap >/dev/null || missing+=(debootstrap)
