@@ -103,10 +103,15 @@ inventory() {  # inventory FILE HOST...: every host in db and batch, the first o
 }
 
 since() { python3 -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$(date +%s.%N)" "$1"; }
+# CPU time of the whole machine (controller, sshd, the hosts' modules): busy clock ticks in /proc/stat.
+busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 seconds() {  # seconds STEP COMMAND...: run, log to $WORK/STEP.log, print the wall-clock seconds
-  local step="$1" t0; shift
-  t0=$(date +%s.%N)
+  # (and keep the machine's busy CPU seconds during the step in $WORK/STEP.cpu)
+  local step="$1" t0 c0; shift
+  t0=$(date +%s.%N) c0=$(busy_ticks)
   "$@" >"$WORK/$step.log" 2>&1 || { echo "bench step '$step' failed:" >&2; tail -25 "$WORK/$step.log" >&2; exit 1; }
+  python3 -c "import sys; print(f'{(int(sys.argv[1]) - int(sys.argv[2])) / int(sys.argv[3]):.1f}')" \
+    "$(busy_ticks)" "$c0" "$(getconf CLK_TCK)" >"$WORK/$step.cpu"
   since "$t0"
 }
 try_seconds() {  # like seconds, but a failure prints "failed (LOG)" and the bench goes on (optional figures)
@@ -168,6 +173,11 @@ printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap
 printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
 if [ -n "$rerunN" ]; then
   printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
+  # The hosts run on the controller's cores: the fleet's CPU time over the core count is the shortest
+  # the fleet re-run can take on this machine, whatever the playbook's latency.
+  cpu1=$(cat "$WORK/rerun-1.cpu") cpuN=$(cat "$WORK/rerun-fleet.cpu")
+  printf 'CPU time of the re-runs (controller + hosts, %s cores): 1 host %s s, %s hosts %s s -> the fleet re-run takes at least %s s here (ratio >= %s)\n' \
+    "$(nproc)" "$cpu1" "$HOSTS" "$cpuN" "$(ratio "$cpuN" "$(nproc)")" "$(ratio "$(ratio "$cpuN" "$(nproc)")" "$rerun1")"
 else
   echo "idempotent re-run, fleet              : skipped (BENCH_HOSTS=1)"
 fi
