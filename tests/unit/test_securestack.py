@@ -280,23 +280,64 @@ def test_the_same_tests_pass_on_debian_12s_django_stack():
     assert check.stdout.startswith("3.2."), check.stdout
 
 
-def test_ensure_admin_creates_then_leaves_the_administrator_unchanged(django_db):
+def test_converge_ensures_the_administrator_and_a_dry_run_changes_nothing(django_db):
     import io
+    import json
 
     from django.contrib.auth import get_user_model
     from django.core.management import CommandError, call_command
 
-    os.environ.update(SECURESTACK_ADMIN_USER="boss", SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
-    outputs = []
-    for _run in range(2):
+    def converge(*args):
         out = io.StringIO()
-        call_command("ensure_admin", stdout=out)
-        outputs.append(out.getvalue().strip())
+        call_command("converge", *args, stdout=out)
+        return json.loads(out.getvalue())
+
+    os.environ.update(SECURESTACK_ADMIN_USER="boss", SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
+    assert converge("--check") == {"migrations": [], "admin": "created"}
+    assert not get_user_model().objects.filter(username="boss").exists()
+    assert [converge()["admin"], converge()["admin"]] == ["created", "unchanged"]
     os.environ["SECURESTACK_ADMIN_PASSWORD"] = "Another password 0123"
-    out = io.StringIO()
-    call_command("ensure_admin", stdout=out)
-    assert [*outputs, out.getvalue().strip()] == ["created", "unchanged", "updated"]
-    assert get_user_model().objects.get(username="boss").is_staff
+    assert converge("--check")["admin"] == "updated"
+    assert get_user_model().objects.get(username="boss").check_password("Boss password 0123")
+    assert converge() == {"migrations": [], "admin": "updated"}
+    boss = get_user_model().objects.get(username="boss")
+    assert boss.is_staff and boss.check_password("Another password 0123")
     os.environ["SECURESTACK_ADMIN_PASSWORD"] = "short"
     with pytest.raises(CommandError, match="12 characters"):
-        call_command("ensure_admin")
+        call_command("converge")
+
+
+def test_converge_applies_pending_migrations_once_and_a_dry_run_applies_none(pg, django_db):
+    """On an empty database (a new server, or an upgrade that brings migrations): --check lists them and creates
+    no table; a run applies them and creates the administrator; the next run has nothing to do."""
+    import json
+    import subprocess
+
+    name = "securestack_empty_" + uuid.uuid4().hex[:8]
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}" OWNER securestack_app')
+    conn.close()
+    env = dict(os.environ, SECURESTACK_DB_NAME=name, SECURESTACK_ADMIN_USER="boss",
+               SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
+
+    def converge(*args):
+        proc = subprocess.run([sys.executable, "manage.py", "converge", *args], cwd=APP, env=env, capture_output=True,
+                              text=True, check=True)
+        return json.loads(proc.stdout)
+
+    def tables():
+        db = superuser_connect(pg, name)
+        try:
+            cur = db.cursor()
+            cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            return cur.fetchone()[0]
+        finally:
+            db.close()
+
+    dry = converge("--check")
+    assert "console.0001_initial" in dry["migrations"] and dry["admin"] == "created"
+    assert tables() == 0
+    assert converge() == dry
+    assert tables() > 0
+    assert converge() == {"migrations": [], "admin": "unchanged"}
