@@ -138,6 +138,12 @@ def connect(settings, timeout):
         raise BatchError(EXIT_UNREACHABLE, f"database unreachable at {where}: {text}") from None
 
 
+def utc_now():
+    """The time of the run in UTC, without a zone: what run_date (a TIMESTAMP) holds, whatever the zone of this
+    host or of the database (the purge and the health check compare it with the database's UTC time)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def record_run(settings, message, timeout):
     """Insert one row in one transaction; returns its id."""
     psycopg2, conn = connect(settings, timeout)
@@ -148,7 +154,7 @@ def record_run(settings, message, timeout):
         with conn, conn.cursor() as cur:  # commits on success, rolls back on error
             cur.execute("SET statement_timeout = %s", (timeout * 1000,))
             cur.execute(sql.SQL("INSERT INTO {} (run_date, message) VALUES (%s, %s) RETURNING id")
-                        .format(sql.Identifier(table)), (datetime.datetime.now(), message))
+                        .format(sql.Identifier(table)), (utc_now(), message))
             return cur.fetchone()[0]
     except psycopg2.Error as exc:
         raise BatchError(EXIT_WRITE, f"insert into {table} failed, nothing written: {_clean(exc, settings)}") from None

@@ -25,16 +25,25 @@ API's settings in the environment (api_client.py: SECURESTACK_URL, SECURESTACK_S
 SECURESTACK_CA), each backup run, good or failed, is also recorded there for --server; an API
 that does not answer is said on stderr and changes neither the exit status nor the files.
 
+Interrupted runs leave nothing behind: SIGTERM, SIGINT or SIGHUP (a reboot, `systemctl stop`)
+removes the partial file and drops the scratch database before the run exits; after a SIGKILL (the
+OOM killer), the next run removes what a dead run left (`*.partial` files and `<db>_verify_<pid>`
+databases whose process is gone) and says so. A full disk is reported as such.
+
 Exit codes: 0 ok, 2 usage, 3 configuration, 4 dump or restore failed, 5 verification failed,
-6 copy to S3 failed (the local backup is kept).
+6 copy to S3 failed (the local backup is kept), 7 interrupted by a signal, 8 no space left in the
+backup directory.
 """
 
 import argparse
 import datetime
+import errno
 import glob
 import hashlib
 import json
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -43,9 +52,33 @@ import offsite
 from api_client import Console
 from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect, now_utc
 
-EXIT_DUMP, EXIT_VERIFY = EXIT_DB, 5
+EXIT_DUMP, EXIT_VERIFY, EXIT_SIGNAL, EXIT_NO_SPACE = EXIT_DB, 5, 7, 8
 KINDS = ("daily", "monthly", "safety")
 BackupError = OpsError
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def signal_name(number):
+    try:
+        return f"signal {number} ({signal.Signals(number).name})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def stop_on_signal(number, _frame):
+    """A stop signal ends the run through the usual cleanup (the finally blocks), once: a second one waits."""
+    for each in STOP_SIGNALS:
+        signal.signal(each, signal.SIG_IGN)
+    raise BackupError(EXIT_SIGNAL, f"killed by {signal_name(number)}")
+
+
+def no_space(args):
+    """True when the backup directory's file system is full (what a short dump or restore really means)."""
+    try:
+        stat = os.statvfs(args.dir)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < 64 << 10
 
 
 def pg_tool(args, name):
@@ -63,8 +96,12 @@ def run(args, name, *tool_args):
     if args.port:
         cmd += ["--port", str(args.port)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode < 0:
+        raise BackupError(EXIT_DUMP, f"{name} was killed by {signal_name(-proc.returncode)}")
     if proc.returncode != 0:
-        detail = " ".join((proc.stderr or proc.stdout).split())[:300]
+        detail = " ".join((proc.stderr or proc.stdout).split())[:300] or f"exit status {proc.returncode}, no message"
+        if "No space left on device" in detail:
+            raise BackupError(EXIT_NO_SPACE, f"no space left in {args.dir}: {name} failed: {detail}")
         raise BackupError(EXIT_DUMP, f"{name} failed: {detail}")
     return proc.stdout
 
@@ -106,15 +143,23 @@ def dump(args, kind, path):
     return {table: 0 for table in counts} if kind == "monthly" else counts
 
 
+def scratch_name(db, pid):
+    return f"{db}_verify_{pid}"
+
+
 def verify(args, path, expected):
     """Restore path into a scratch database and compare its row counts with expected."""
-    scratch = f"{args.db}_verify_{os.getpid()}"
+    scratch = scratch_name(args.db, os.getpid())
     run(args, "createdb", scratch)
     try:
         try:
             run(args, "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                 f"--dbname={scratch}", path)
         except BackupError as exc:
+            if exc.code != EXIT_DUMP:
+                raise
+            if no_space(args):  # pg_dump may end "successfully" with a short file on a full disk
+                raise BackupError(EXIT_NO_SPACE, f"no space left in {args.dir}: the dump is incomplete") from None
             raise BackupError(EXIT_VERIFY, f"the dump does not restore: {exc}") from None
         conn = connect(args, scratch, "demoapp-backup")
         try:
@@ -122,11 +167,52 @@ def verify(args, path, expected):
         finally:
             conn.close()
     finally:
-        run(args, "dropdb", "--if-exists", scratch)
+        drop(args, scratch)
     if actual != expected:
         differ = sorted(t for t in set(actual) | set(expected) if actual.get(t) != expected.get(t))
         raise BackupError(EXIT_VERIFY, "restored row counts differ for " + ", ".join(
             f"{t} ({actual.get(t)} instead of {expected.get(t)})" for t in differ))
+
+
+def drop(args, database):
+    """Drop a scratch database, even while a killed pg_restore's session is still ending."""
+    run(args, "dropdb", "--if-exists", "--force", database)
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: alive
+        return True
+    return True
+
+
+def clean_leftovers(args):
+    """Remove what an interrupted run left (partial files, scratch databases) when its process is gone;
+    returns their names."""
+    removed = []
+    for path in sorted(glob.glob(os.path.join(args.dir, f"{glob.escape(args.db)}-*.partial*"))):
+        owner = re.search(r"\.(\d+)\.partial", path)
+        if owner and alive(int(owner.group(1))) and int(owner.group(1)) != os.getpid():
+            continue
+        os.remove(path)
+        removed.append(os.path.basename(path))
+    conn = connect(args, "postgres", "demoapp-backup")
+    try:
+        conn.autocommit = True
+        cur = conn.cursor()
+        cur.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ESCAPE '!'",
+                    (args.db.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "!_verify!_%",))
+        scratch = [name for (name,) in cur.fetchall() if re.fullmatch(re.escape(args.db) + r"_verify_\d+", name)]
+    finally:
+        conn.close()
+    for name in scratch:
+        if not alive(int(name.rsplit("_", 1)[1])):
+            drop(args, name)
+            removed.append(f"database {name}")
+    return removed
 
 
 def prune(args, kind, keep):
@@ -145,17 +231,24 @@ def prune(args, kind, keep):
 def backup(args, kind, record):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
     final = os.path.join(args.dir, f"{args.db}-{kind}-{stamp}.dump")
-    partial = final + ".partial"
+    partial = f"{final}.{os.getpid()}.partial"
     record["file"] = os.path.basename(final)
     old_umask = os.umask(0o077)
     try:
+        record["step"] = "dump"
         expected = dump(args, kind, partial)
+        record["step"] = "verification"
         verify(args, partial, expected)
+        record["step"] = "checksum"
         checksum = sha256(partial)
         with open(partial + ".sha256", "w") as handle:
             handle.write(f"{checksum}  {os.path.basename(final)}\n")
         os.rename(partial + ".sha256", final + ".sha256")
         os.rename(partial, final)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise BackupError(EXIT_NO_SPACE, f"no space left in {args.dir}: {exc.strerror}") from None
+        raise BackupError(EXIT_DUMP, f"cannot write {exc.filename or args.dir}: {exc.strerror}") from None
     finally:
         os.umask(old_umask)
         for leftover in (partial, partial + ".sha256"):
@@ -200,7 +293,9 @@ def restore(args, record):
     actual = sha256(path)
     if actual != wanted:
         raise BackupError(EXIT_VERIFY, f"{record['file']}: sha256 {actual} does not match {wanted}; not restoring")
-    safety = backup(args, "safety", {})
+    record["step"] = "safety dump"
+    safety = backup(args, "safety", {})  # with --keep, the oldest safety dumps beyond it go
+    record["step"] = "restore"
     run(args, "pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error", "--single-transaction",
         f"--dbname={args.db}", path)
     record.update(size=os.path.getsize(path), sha256=actual)
@@ -228,7 +323,8 @@ def main(argv=None):
     add_connection_arguments(parser)
     parser.add_argument("--dir", required=True, help="backup directory (0700, owned by the account running this)")
     parser.add_argument("--kind", choices=KINDS[:2], default="daily", help="backup: daily (data) or monthly (schema)")
-    parser.add_argument("--keep", type=int, default=0, help="backup: files of this kind to keep (0: all)")
+    parser.add_argument("--keep", type=int, default=0,
+                        help="files of this kind to keep (0: all); restore: safety dumps to keep")
     parser.add_argument("--file", help="restore: backup file (default: the newest daily backup)")
     parser.add_argument("--server", default=socket.gethostname(), help="server name in the record")
     parser.add_argument("--pg-bin", help="directory of pg_dump and friends (default: the newest installed)")
@@ -242,13 +338,24 @@ def main(argv=None):
     try:
         if not os.path.isdir(args.dir):
             raise BackupError(EXIT_CONFIG, f"backup directory {args.dir} does not exist")
+        for each in STOP_SIGNALS:
+            signal.signal(each, stop_on_signal)
+        removed = clean_leftovers(args)
+        if removed:
+            line = "removed what an interrupted run left: " + ", ".join(removed)
+            print(line)
+            append(os.path.join(args.dir, "backup.log"), line)
+            record["cleaned"] = removed
         line = backup(args, args.kind, record) if args.action == "backup" else restore(args, record)
     except BackupError as exc:
         message = str(exc)
+        if exc.code == EXIT_SIGNAL and record.get("step"):
+            message += f" during the {record['step']} (nothing of this run is left)"
         record.update(state="failed", error=message, end=now_utc())
         sys.stderr.write(f"backup: ERROR exit={exc.code} {message}\n")
         log(args, f"ERROR exit={exc.code} {args.action} {record['kind']} {message}", record)
         return exc.code
+    record.pop("step", None)
     record.update(state="ok", error=None, end=now_utc())
     log(args, f"OK {line}", record)
     print(f"OK {line}")

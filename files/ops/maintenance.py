@@ -9,6 +9,9 @@ declaration (application_tables, declared once). Run by cron as the postgres acc
   maintenance.py health   --db D --tables tables.json --table app_logs --column run_date --max-age-hours 26
                           (no row at all, a new installation, is healthy)
 
+Times: the trace table's timestamp column holds UTC (the batch writes it so, whatever the host's
+zone); the purge and the health check compare it with the database's current time in UTC.
+
 purge: in one REPEATABLE READ transaction, deletes the rows older than --days (0 keeps
 everything) and checks that the count deleted equals the count of rows older than the
 cutoff and that no newer row was touched; then commits and logs
@@ -30,6 +33,9 @@ import sys
 from opslib import EXIT_CONFIG, EXIT_DB, OpsError, add_connection_arguments, append, connect
 
 EXIT_INTEGRITY, EXIT_DRIFT, EXIT_STALE = 5, 6, 7
+# The trace rows' times are UTC (the batch writes them so): compared with the database's time in UTC, never
+# with localtimestamp, which is in the session's zone (the cluster's, or the client's PGTZ).
+UTC_NOW = "(now() AT TIME ZONE 'UTC')"
 
 
 def purge(args):
@@ -47,7 +53,7 @@ def purge(args):
                 kept = cur.fetchone()[0]
                 conn.rollback()
                 return f"Purge OK deleted=0 kept={kept} (retention 0: everything is kept)"
-            cur.execute("SELECT localtimestamp - make_interval(days => %s)", (args.days,))
+            cur.execute(sql.SQL("SELECT {} - make_interval(days => %s)").format(sql.SQL(UTC_NOW)), (args.days,))
             cutoff = cur.fetchone()[0]
             count = sql.SQL("SELECT count(*) FROM {} WHERE {} {} %s")
             cur.execute(count.format(table, column, sql.SQL("<")), (cutoff,))
@@ -135,8 +141,9 @@ def health(args):
 
     def newest_row(conn, _tables):
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("SELECT max({}), max({}) < localtimestamp - make_interval(hours => %s) FROM {}")
-                        .format(sql.Identifier(args.column), sql.Identifier(args.column), sql.Identifier(args.table)),
+            cur.execute(sql.SQL("SELECT max({}), max({}) < {} - make_interval(hours => %s) FROM {}")
+                        .format(sql.Identifier(args.column), sql.Identifier(args.column), sql.SQL(UTC_NOW),
+                                sql.Identifier(args.table)),
                         (args.max_age_hours,))
             return cur.fetchone()
 
@@ -160,15 +167,15 @@ def last_backup(args):
         return "no backup yet (a new installation: the first one runs tonight)"
     except (OSError, ValueError) as exc:
         raise OpsError(EXIT_CONFIG, f"cannot read the backup records {args.backups}: {exc}") from None
-    ends = sorted(datetime.datetime.fromisoformat(r["end"].replace("Z", "+00:00")) for r in records
-                  if r.get("kind") == "daily" and r.get("state") == "ok" and r.get("end"))
-    if not ends:
+    good = sorted((datetime.datetime.fromisoformat(r["end"].replace("Z", "+00:00")), r.get("file") or "?")
+                  for r in records if r.get("kind") == "daily" and r.get("state") == "ok" and r.get("end"))
+    if not good:
         raise OpsError(EXIT_STALE, f"no successful daily backup in {args.backups}")
-    age = datetime.datetime.now(datetime.timezone.utc) - ends[-1]
-    if age > datetime.timedelta(hours=args.backup_max_age_hours):
-        raise OpsError(EXIT_STALE, f"the last successful daily backup ({ends[-1].isoformat(timespec='seconds')}) "
+    end, name = good[-1]
+    if datetime.datetime.now(datetime.timezone.utc) - end > datetime.timedelta(hours=args.backup_max_age_hours):
+        raise OpsError(EXIT_STALE, f"the last successful daily backup ({name}, {end.isoformat(timespec='seconds')}) "
                                    f"is older than {args.backup_max_age_hours} hours")
-    return f"last daily backup at {ends[-1].isoformat(timespec='seconds')}"
+    return f"last daily backup {name} at {end.isoformat(timespec='seconds')}"
 
 
 def main(argv=None):

@@ -98,6 +98,29 @@ def db(pg):
     conn.close()
 
 
+# The batch's own role in the unit tests (a password with characters a shell or an env file would mangle).
+APP_PASSWORD = "p@ss w#rd $HOME 'q' \"dq\""
+
+
+@pytest.fixture
+def batch_db(pg, db, run_module):
+    """A database with the application's table as the collection declares and creates it (pg_schema,
+    roles/application), and the batch's role app_unit allowed to insert into it."""
+    rc, result = run_module("pg_schema", {"login_db": db, "login_unix_socket": pg["socket"], "port": pg["port"],
+                                          "tables": APP_TABLES})
+    assert rc == 0, result
+    conn = superuser_connect(pg, db)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_unit') "
+                "THEN CREATE ROLE app_unit LOGIN; END IF; END$$")
+    cur.execute("ALTER ROLE app_unit PASSWORD %s", (APP_PASSWORD,))
+    cur.execute("GRANT SELECT, INSERT ON app_logs TO app_unit")
+    cur.execute("GRANT USAGE ON SEQUENCE app_logs_id_seq TO app_unit")
+    conn.close()
+    return db
+
+
 def sql(pg, db, statement):
     """Run one statement as the superuser (autocommit); returns its rows, or None."""
     conn = superuser_connect(pg, db)

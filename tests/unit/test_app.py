@@ -8,28 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import APP_TABLES, ROOT, superuser_connect
+from conftest import APP_PASSWORD, ROOT, superuser_connect
 
 APP = ROOT / "files" / "app" / "app.py"
-APP_PASSWORD = "p@ss w#rd $HOME 'q' \"dq\""
 
 
 @pytest.fixture
-def appdb(pg, db, run_module):
-    # The table exactly as the collection declares and creates it (pg_schema, roles/application).
-    rc, result = run_module("pg_schema", {"login_db": db, "login_unix_socket": pg["socket"], "port": pg["port"],
-                                          "tables": APP_TABLES})
-    assert rc == 0, result
-    conn = superuser_connect(pg, db)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_unit') "
-                "THEN CREATE ROLE app_unit LOGIN; END IF; END$$")
-    cur.execute("ALTER ROLE app_unit PASSWORD %s", (APP_PASSWORD,))
-    cur.execute("GRANT SELECT, INSERT ON app_logs TO app_unit")
-    cur.execute("GRANT USAGE ON SEQUENCE app_logs_id_seq TO app_unit")
-    conn.close()
-    return db
+def appdb(batch_db):
+    return batch_db
 
 
 def env_for(pg, db, **overrides):

@@ -9,7 +9,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import ROOT, _pg_bin, superuser_connect
+from conftest import APP_TABLES, ROOT, _pg_bin, sql, superuser_connect
+from test_maintenance import run as run_maintenance
 
 SCRIPT = ROOT / "files" / "ops" / "backup.py"
 
@@ -32,11 +33,12 @@ def backup_dir(tmp_path):
     return path
 
 
-def run(pg, db, backup_dir, *args):
+def run(pg, db, backup_dir, *args, pg_bin=None):
     env = dict(os.environ, PGUSER="postgres")
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args, "--db", db, "--dir", str(backup_dir), "--host", pg["socket"],
-         "--port", str(pg["port"]), "--pg-bin", os.path.dirname(_pg_bin("pg_dump")), "--server", "unit"],
+         "--port", str(pg["port"]), "--pg-bin", str(pg_bin or os.path.dirname(_pg_bin("pg_dump"))),
+         "--server", "unit"],
         capture_output=True, text=True, check=False, env=env)
 
 
@@ -138,7 +140,8 @@ def test_a_truncated_dump_fails_verification(pg, appdb, backup_dir):
     truncated = backup_dir / "truncated.dump"
     truncated.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
     os.environ["PGUSER"] = "postgres"
-    args = SimpleNamespace(db=appdb, host=pg["socket"], port=pg["port"], pg_bin=os.path.dirname(_pg_bin("pg_dump")))
+    args = SimpleNamespace(db=appdb, host=pg["socket"], port=pg["port"], pg_bin=os.path.dirname(_pg_bin("pg_dump")),
+                           dir=str(backup_dir))
     with pytest.raises(module.BackupError) as failure:
         module.verify(args, str(truncated), {"public.app_logs": 25})
     assert failure.value.code == 5
@@ -266,3 +269,117 @@ def test_the_operations_role_schedules_the_copy_only_when_a_bucket_is_set(tmp_pa
     assert "--s3" not in commands["plain"]
     assert commands["offsite"] == (commands["plain"] + " --s3-bucket demoapp-backups"
                                    " --s3-endpoint-url http://127.0.0.1:5055")
+
+
+# Faults, injected where they happen in production: the PostgreSQL tools the run starts are the real
+# ones, except one, a wrapper that kills the run (its parent) or itself at that point.
+def faulty_tools(tmp_path, tool, script):
+    """A --pg-bin directory of the real tools in which `tool` first runs `script` (sh; $REAL is the tool)."""
+    tools = tmp_path / "pg-bin"
+    tools.mkdir(exist_ok=True)
+    for name in ("pg_dump", "pg_restore", "createdb", "dropdb"):
+        (tools / name).unlink(missing_ok=True)
+        if name == tool:
+            (tools / name).write_text(f'#!/bin/sh\nREAL={_pg_bin(name)}\n{script}\n')
+            (tools / name).chmod(0o755)
+        else:
+            (tools / name).symlink_to(_pg_bin(name))
+    return tools
+
+
+def scratch_databases(pg, db):
+    return [name for (name,) in sql(pg, "postgres", "SELECT datname FROM pg_database") if
+            name.startswith(f"{db}_verify_")]
+
+
+def leftovers(backup_dir):
+    return sorted(p.name for p in backup_dir.iterdir() if ".partial" in p.name)
+
+
+@pytest.mark.parametrize("tool, script, step", [
+    # the run is stopped (systemctl stop, a reboot) once pg_dump has written the partial file
+    ("pg_dump", '"$REAL" "$@"; kill -TERM $PPID; sleep 30', "dump"),
+    # the run is stopped while the dump is restored into the scratch database
+    ("pg_restore", 'kill -TERM $PPID; sleep 1; exec "$REAL" "$@"', "verification"),
+])
+def test_a_stopped_backup_removes_its_partial_file_and_scratch_database_and_says_why(
+        pg, appdb, backup_dir, tmp_path, tool, script, step):
+    proc = run(pg, appdb, backup_dir, "backup", pg_bin=faulty_tools(tmp_path, tool, script))
+    assert proc.returncode == 7
+    [line] = proc.stderr.splitlines()
+    assert f"killed by signal 15 (SIGTERM) during the {step}" in line
+    assert leftovers(backup_dir) == [] and not dumps(backup_dir, "daily")
+    assert scratch_databases(pg, appdb) == []
+    assert records(backup_dir)[-1]["state"] == "failed"
+
+
+def test_a_backup_killed_outright_is_cleaned_up_by_the_next_run_which_says_so(pg, appdb, backup_dir, tmp_path):
+    """SIGKILL (the OOM killer) during the verification: the partial file and the scratch database stay
+    until the next run removes them."""
+    killed = run(pg, appdb, backup_dir, "backup", pg_bin=faulty_tools(tmp_path, "pg_restore", "kill -KILL $PPID"))
+    assert killed.returncode == -9
+    assert len(leftovers(backup_dir)) == 1 and len(scratch_databases(pg, appdb)) == 1
+    [scratch] = scratch_databases(pg, appdb)
+    proc = run(pg, appdb, backup_dir, "backup")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("removed what an interrupted run left: ")
+    assert f"database {scratch}" in proc.stdout
+    assert leftovers(backup_dir) == [] and scratch_databases(pg, appdb) == []
+    assert len(dumps(backup_dir, "daily")) == 1
+    assert "removed what an interrupted run left" in (backup_dir / "backup.log").read_text()
+
+
+def test_a_running_backup_s_partial_file_is_left_alone(pg, appdb, backup_dir):
+    """Only a dead run's leftovers go: the partial file of a process that is alive (another kind running at
+    the same time) is kept."""
+    busy = backup_dir / f"{appdb}-monthly-20260101T000000.000000Z.dump.{os.getpid()}.partial"
+    busy.write_text("being written")
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    assert busy.exists()
+
+
+def test_pg_dump_killed_says_by_which_signal(pg, appdb, backup_dir, tmp_path):
+    proc = run(pg, appdb, backup_dir, "backup", pg_bin=faulty_tools(tmp_path, "pg_dump", "kill -KILL $$"))
+    assert proc.returncode == 4
+    assert proc.stderr.splitlines()[0].endswith("pg_dump was killed by signal 9 (SIGKILL)")
+    assert leftovers(backup_dir) == []
+
+
+def test_after_interrupted_runs_the_next_one_succeeds_and_health_names_it(pg, appdb, backup_dir, tmp_path):
+    run(pg, appdb, backup_dir, "backup", pg_bin=faulty_tools(tmp_path, "pg_restore", "kill -KILL $PPID"))
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    [good] = dumps(backup_dir, "daily")
+    sql(pg, appdb, "CREATE INDEX app_logs_run_date_idx ON app_logs (run_date)")  # the declared table, whole
+    (tmp_path / "tables.json").write_text(json.dumps(APP_TABLES))
+    health, _log = run_maintenance(pg, appdb, tmp_path, "health", "--tables", str(tmp_path / "tables.json"),
+                                   "--backups", str(backup_dir / "backups.jsonl"))
+    assert health.returncode == 0, health.stderr
+    assert f"last daily backup {good.name}" in health.stdout
+
+
+@pytest.fixture
+def full_backup_dir(backup_dir):
+    """The backup directory on a file system too small for the dump (a tmpfs: root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root (CI runs as root)")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k,mode=0700", "tmpfs", str(backup_dir)], check=True)
+    yield backup_dir
+    subprocess.run(["umount", str(backup_dir)], check=True)
+
+
+def test_a_full_backup_directory_is_reported_as_no_space_left(pg, appdb, full_backup_dir):
+    sql(pg, appdb, "INSERT INTO app_logs (run_date, message) SELECT now(), md5(random()::text) || md5(g::text) "
+                   "FROM generate_series(1, 20000) g")
+    proc = run(pg, appdb, full_backup_dir, "backup")
+    assert proc.returncode == 8
+    assert proc.stderr.startswith("backup: ERROR exit=8 no space left in ")
+    assert leftovers(full_backup_dir) == []
+
+
+def test_a_restore_keeps_only_the_newest_safety_dumps(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    for _attempt in range(3):
+        proc = run(pg, appdb, backup_dir, "restore", "--keep", "2")
+        assert proc.returncode == 0, proc.stderr
+    assert len(dumps(backup_dir, "safety")) == 2
+    assert len(list(backup_dir.glob("*-safety-*.sha256"))) == 2

@@ -17,14 +17,16 @@ import log_monitor  # noqa: E402
 UNIT = "demoapp-batch.service"
 
 
-def run_entries(unit, invocation, cursor_base, output, status="4", result="exit-code", ok=False):
+def run_entries(unit, invocation, cursor_base, output, status="4", result="exit-code", ok=False,
+                tagged=False):
     """The journal entries of one run of a job: its output, then systemd's messages about it."""
     common = {"_SYSTEMD_UNIT": "init.scope", "UNIT": unit, "INVOCATION_ID": invocation,
               "__REALTIME_TIMESTAMP": "1796000001000000"}
-    # The job's own lines: the journal does not always tag a short-lived process's lines with their invocation.
+    # The job's own lines: journald tags them with their run (stdout streams) unless it could not tell.
     entries = [{**common, "MESSAGE": f"Starting {unit}...", "__CURSOR": f"{cursor_base}-start"}]
     entries += [{"_SYSTEMD_UNIT": unit, "MESSAGE": line, "__CURSOR": f"{cursor_base}-{n}",
-                 "__REALTIME_TIMESTAMP": "1796000000000000"} for n, line in enumerate(output)]
+                 "__REALTIME_TIMESTAMP": "1796000000000000",
+                 **({"_SYSTEMD_INVOCATION_ID": invocation} if tagged else {})} for n, line in enumerate(output)]
     entries.append({**common, "MESSAGE_ID": log_monitor.PROCESS_EXITED, "EXIT_STATUS": "0" if ok else status,
                     "__CURSOR": f"{cursor_base}-exit"})
     if ok:
@@ -252,3 +254,67 @@ def test_calls_the_api_could_not_take_while_down_are_sent_in_order_once_it_answe
         monitor.handle(entry)
     assert [path for path, _auth, _body in calls] == ["/api/incidents", "/api/incidents/resolve-job"]
     assert console.kept == [] and "answers again" in errors.getvalue()
+
+
+def test_two_runs_within_the_grace_each_keep_their_own_reason(tmp_path):
+    """A failed run, then (within its grace) a second run of the same job, interleaved as journald files
+    them: each alert carries its own run's reason, and a successful run's lines change nothing."""
+    out = io.StringIO()
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=out, window=0)
+    first = run_entries(UNIT, "inv-a", "a", ["demoapp: ERROR exit=4 database unreachable"], tagged=True)
+    good = run_entries(UNIT, "inv-b", "b", ["noise line 1000", "OK row id=7"], ok=True, tagged=True)
+    second = run_entries(UNIT, "inv-c", "c", ["demoapp: ERROR exit=5 authentication refused"], status="5",
+                         tagged=True)
+    late = first.pop(1)  # the first run's reason is filed after the next runs started
+    for entry in first + good[:2] + second[:2] + [late] + good[2:] + second[2:]:
+        monitor.handle(entry, now=10.0)
+    monitor.flush(float("inf"))
+    assert [(i["invocation"], i["exit_status"], i["reason"]) for i in incidents(tmp_path)] == [
+        ("inv-a", 4, "demoapp: ERROR exit=4 database unreachable"),
+        ("inv-c", 5, "demoapp: ERROR exit=5 authentication refused")]
+    assert out.getvalue().count("<3>") == 2
+
+
+def test_a_burst_of_failures_gives_one_alert_at_once_then_one_per_window_with_the_count(tmp_path):
+    out = io.StringIO()
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=out)
+    window = log_monitor.WINDOW
+    for n in range(50):  # 50 failing runs within a minute
+        for entry in run_entries(UNIT, f"inv{n}", f"b{n}", [f"demoapp: ERROR exit=4 run {n}"], tagged=True):
+            monitor.handle(entry, now=1000.0 + n)
+        monitor.flush(now=1000.0 + n + log_monitor.GRACE)
+    first = out.getvalue().splitlines()
+    assert first == ["<3>job demoapp-batch failed on web1 (exit-code, exit status 4): demoapp: ERROR exit=4 run 0"]
+    monitor.flush(now=1000.0 + log_monitor.GRACE + window + 0.1)  # the window ends: one alert with the count
+    [summary] = out.getvalue().splitlines()[1:]
+    assert summary == (f"<3>job demoapp-batch failed 49 more times on web1 (exit-code, exit status 4, in the last "
+                       f"{window:g} s): last: demoapp: ERROR exit=4 run 49")
+    monitor.flush(float("inf"))
+    assert len(out.getvalue().splitlines()) == 2  # nothing more to say
+    assert [i["reason"] for i in incidents(tmp_path)] == [f"demoapp: ERROR exit=4 run {n}" for n in range(50)]
+    # Another job's failure is not held back by this job's window.
+    other = "demoapp-purge.service"
+    monitor.units.add(other)
+    for entry in run_entries(other, "p1", "p", ["purge: ERROR exit=4 x"], tagged=True):
+        monitor.handle(entry, now=2000.0)
+    monitor.flush(now=2000.0 + log_monitor.GRACE)
+    assert out.getvalue().splitlines()[-1].startswith("<3>job demoapp-purge failed on web1")
+
+
+def test_a_start_refused_by_the_start_limit_is_reported_as_such(tmp_path):
+    out = io.StringIO()
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=out, window=0)
+    for entry in run_entries(UNIT, "inv1", "s1", ["demoapp: ERROR exit=4 database unreachable"], tagged=True):
+        monitor.handle(entry, now=1.0)
+    monitor.flush(now=1.0 + log_monitor.GRACE)
+    # systemd's own words when it refuses a start, about the last run's invocation: no process, no exit status.
+    monitor.handle({"_SYSTEMD_UNIT": "init.scope", "UNIT": UNIT, "INVOCATION_ID": "inv1", "__CURSOR": "s2-limit",
+                    "MESSAGE": f"{UNIT}: Start request repeated too quickly.", "__REALTIME_TIMESTAMP": "1"}, now=5.0)
+    monitor.handle({"_SYSTEMD_UNIT": "init.scope", "UNIT": UNIT, "INVOCATION_ID": "inv1", "__CURSOR": "s2-failed",
+                    "MESSAGE_ID": log_monitor.UNIT_FAILED, "UNIT_RESULT": "start-limit-hit",
+                    "__REALTIME_TIMESTAMP": "2"}, now=5.0)
+    refused = incidents(tmp_path)[-1]
+    assert (refused["result"], refused["exit_status"], refused["reason"]) == (
+        "start-limit-hit", None, log_monitor.REFUSED)
+    assert out.getvalue().splitlines()[-1] == (
+        f"<3>job demoapp-batch could not start on web1 (start-limit-hit): {log_monitor.REFUSED}")

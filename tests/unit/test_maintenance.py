@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from conftest import APP_TABLES, ROOT, sql
+from test_app import APP, env_for
 
 SCRIPT = ROOT / "files" / "ops" / "maintenance.py"
 
@@ -116,7 +117,8 @@ def backup_record(path, hours_ago, state="ok", kind="daily"):
     import datetime
     end = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"kind": kind, "state": state, "end": end.isoformat(timespec="seconds")}) + "\n")
+        handle.write(json.dumps({"kind": kind, "state": state, "end": end.isoformat(timespec="seconds"),
+                                 "file": f"demoapp_db-{kind}-{hours_ago}h.dump"}) + "\n")
 
 
 def test_health_checks_the_last_successful_daily_backup(pg, appdb, tables, tmp_path):
@@ -132,7 +134,27 @@ def test_health_checks_the_last_successful_daily_backup(pg, appdb, tables, tmp_p
     assert "the last successful daily backup" in proc.stderr and "older than 26 hours" in proc.stderr
     backup_record(records, 2)
     proc, _log = run(pg, appdb, tmp_path, *health)
-    assert proc.returncode == 0 and "last daily backup at" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "last daily backup demoapp_db-daily-2h.dump at" in proc.stdout, proc.stderr
     records.write_text(json.dumps({"kind": "daily", "state": "failed", "end": "2026-01-01T00:00:00+00:00"}) + "\n")
     proc, _log = run(pg, appdb, tmp_path, *health)
     assert proc.returncode == 7 and "no successful daily backup" in proc.stderr
+
+
+@pytest.mark.parametrize("host_zone, database_zone", [("America/Los_Angeles", "UTC"), ("UTC", "America/Los_Angeles"),
+                                                      ("Asia/Tokyo", "America/Los_Angeles")])
+def test_a_row_the_batch_writes_now_is_new_whatever_the_zones(pg, batch_db, tmp_path, host_zone, database_zone):
+    """The batch on a host in one zone, the purge and the health check in a session of another zone: the row
+    just written is 0 hours old, and the purge keeps it."""
+    batch = subprocess.run([sys.executable, str(APP), "--log-file", str(tmp_path / "app.log")],
+                           env=env_for(pg, batch_db, TZ=host_zone), capture_output=True, text=True, check=False)
+    assert batch.returncode == 0, batch.stderr
+    tables = tmp_path / "tables.json"
+    tables.write_text(json.dumps(APP_TABLES))
+    os.environ["PGTZ"] = database_zone
+    try:
+        health, _log = run(pg, batch_db, tmp_path, "health", "--tables", str(tables), "--max-age-hours", "1")
+        purge, _log = run(pg, batch_db, tmp_path, "purge", "--days", "1")
+    finally:
+        del os.environ["PGTZ"]
+    assert health.returncode == 0, health.stderr
+    assert purge.returncode == 0 and "deleted=0 kept=1" in purge.stdout, purge.stdout + purge.stderr

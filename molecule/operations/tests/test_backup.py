@@ -1,7 +1,11 @@
 """operations role, backups: scheduled commands make verified, private dumps; retention; restore.yml works."""
 
 import json
+import os
+import re
 import shlex
+import subprocess
+from pathlib import Path
 
 from conftest import cron_file_entry, run_cron_file_entry, run_scenario_playbook, target_name
 
@@ -110,3 +114,56 @@ def test_a_backup_with_a_wrong_checksum_is_refused(host):
                                  "-e", f"operations_restore_file={newest}")
     assert proc.returncode != 0
     assert "does not match" in proc.stdout + proc.stderr
+
+
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def readme_restore_commands():
+    """The restore command lines of the README's "Restoring a backup" section, as a user copies them."""
+    section = README.read_text().split("### Restoring a backup", 1)[1].split("###", 1)[0]
+    return [line for line in re.findall(r"(?m)^ansible-playbook .*$", section)]
+
+
+def test_the_readmes_restore_commands_work_from_a_checkout(host):
+    """Run from the checkout's root with its ansible.cfg and nothing else (no collections path from Molecule):
+    only the inventory (the scenario's), the vault prompt (no vault here) and the host differ from the README."""
+    commands = readme_restore_commands()
+    assert len(commands) == 2 and all("playbooks/restore.yml" in command for command in commands), commands
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_CONFIG", "ANSIBLE_ROLES_PATH"))}
+    psql(host, "INSERT INTO app_logs (run_date, message) VALUES (now(), 'before the backup')")
+    assert run_scheduled(host, "daily").rc == 0
+    newest = dumps(host, "daily")[-1]
+    rows = psql(host, "SELECT count(*) FROM app_logs")
+    for command in commands:
+        psql(host, "DELETE FROM app_logs")
+        inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+        argv = shlex.split(command.replace("inventories/production", inventory))
+        argv = [arg for arg in argv if arg != "--ask-vault-pass"]
+        argv += ["-e", f"operations_restore_host={target_name(host)}"]
+        argv = [re.sub(r"^operations_restore_file=.*", f"operations_restore_file={newest}", arg) for arg in argv]
+        proc = subprocess.run(argv, cwd=README.parent, env=env, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+        assert psql(host, "SELECT count(*) FROM app_logs") == rows
+
+
+def test_a_backup_killed_mid_run_says_why_and_the_next_run_removes_what_it_left(host):
+    """SIGKILL to the whole unit (the OOM killer, a kill -9) while it runs: cron's command says which signal on
+    standard error; the next run removes the partial file and the scratch database and succeeds."""
+    psql(host, "INSERT INTO app_logs (run_date, message) SELECT now(), md5(g::text) FROM generate_series(1, 200000) g")
+    _schedule, user, command = cron_file_entry(host, "demoapp-backup-daily")
+    host.run(f"cd / && (runuser -u {user} -- /bin/sh -c {shlex.quote(command)} >/run/killed.out 2>/run/killed.err;"
+             " echo $? >/run/killed.rc) >/dev/null 2>&1 &")
+    host.run("for i in $(seq 100); do ls /var/backups/demoapp | grep -q partial && break; sleep 0.05; done")
+    host.run_expect([0], "systemctl kill --signal=KILL demoapp-backup-daily.service")
+    host.run("for i in $(seq 100); do test -s /run/killed.rc && break; sleep 0.1; done")
+    assert host.file("/run/killed.rc").content_string.strip() == "137"
+    said = host.file("/run/killed.err").content_string
+    assert "demoapp-backup-daily.service was killed by signal 9 (SIGKILL)" in said, said
+    result = run_scheduled(host, "daily")
+    assert result.rc == 0, result.stderr
+    assert "removed what an interrupted run left" in host.file(f"{DIR}/backup.log").content_string
+    assert host.run(f"ls {DIR} | grep partial").stdout == ""
+    assert psql(host, "SELECT count(*) FROM pg_database WHERE datname LIKE 'demoapp_db_verify_%'", db="postgres") == "0"
+    psql(host, "DELETE FROM app_logs WHERE message ~ '^[0-9a-f]{32}$'")

@@ -17,6 +17,9 @@ sudo -n true 2>&1 | head -1 | sed 's/^/sudo /'
 su -c true root </dev/null 2>&1 | head -1 | sed 's/^/su /'
 grep '^CapEff' /proc/self/status
 grep '^NoNewPrivs' /proc/self/status
+if touch /dev/shm/probe-write 2>/dev/null; then echo "write /dev/shm yes (private)"; fi
+dd if=/dev/zero of=/dev/shm/probe-fill bs=1M count=64 2>&1 | grep -i 'space' | head -1 | sed 's/^/fill /'
+ipcmk -M 4096 2>&1 | sed 's/^/ipc /'
 """
 
 
@@ -59,6 +62,19 @@ def test_the_confined_batch_cannot_gain_privileges(probe):
 
 def test_the_private_tmp_is_not_the_hosts(host, probe):
     assert not host.file("/tmp/probe-write").exists
+
+
+def test_the_job_cannot_fill_the_hosts_dev_shm_and_postgresql_keeps_working(host, probe):
+    """The job's /dev/shm is a small tmpfs of its own that disappears with it: filling it stops at its size
+    (64 MiB on the host's made PostgreSQL fail), and the host's /dev/shm never sees the files."""
+    assert "write /dev/shm yes (private)" in probe and "fill " in probe and "No space left" in probe, probe
+    assert not host.file("/dev/shm/probe-write").exists and not host.file("/dev/shm/probe-fill").exists
+    assert psql_as_app(host, "SELECT count(*) >= 0 FROM app_logs").stdout.strip() == "t"
+
+
+def test_the_jobs_ipc_objects_die_with_it(host, probe):
+    assert "ipc Shared memory id:" in probe, probe  # it could make one, in its own IPC namespace
+    assert host.run("ipcs -m -c | awk '$3 == \"demoapp\"'").stdout.strip() == ""
 
 
 def test_cron_starts_the_unit_and_the_batch_writes_its_row_and_log_line(host):

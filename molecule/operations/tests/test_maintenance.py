@@ -1,6 +1,6 @@
 """operations role: the scheduled purge and maintenance do their work; health; log rotation."""
 
-from conftest import run_cron_file_entry
+from conftest import cron_file_entry, run_cron_file_entry
 
 testinfra_hosts = ["ansible://targets"]
 LOG = "/var/log/demoapp-operations/maintenance.log"
@@ -13,6 +13,11 @@ def psql(host, sql):
 def run_scheduled(host, job):
     """Run the confined job's cron line as cron would (purge or maintain)."""
     return run_cron_file_entry(host, {"purge": "demoapp-purge", "maintain": "demoapp-maintenance"}[job])
+
+
+def test_the_maintenance_runs_after_the_purge_not_at_the_same_time(host):
+    assert cron_file_entry(host, "demoapp-purge")[0][:2] == ["15", "3"]
+    assert cron_file_entry(host, "demoapp-maintenance")[0][:2] == ["45", "3"]
 
 
 def test_health_is_ok_on_a_fresh_converge(host):
