@@ -70,3 +70,12 @@ def test_a_rerun_says_once_that_the_container_cannot_apply_kernel_settings(host)
     assert run.returncode == 0, run.stdout[-2000:]
     assert run.stdout.count("This host is a container") == 1
     assert re.search(rf"{target_name(host)}\s*: ok=\d+\s+changed=0 ", run.stdout), run.stdout[-1500:]
+
+
+def test_the_hosts_run_in_the_declared_time_zone(host):
+    """api13 was prepared in America/Los_Angeles (a cloud image's zone); the site declares UTC, and cron, which
+    reads the zone when it starts, was restarted after the change."""
+    assert host.check_output("date +%Z") == "UTC"
+    assert host.file("/etc/timezone").content_string == "UTC\n"
+    cron_started = int(host.check_output('date -d "$(systemctl show -P ActiveEnterTimestamp cron)" +%s'))
+    assert cron_started >= int(host.check_output("stat -c %Y /etc/timezone"))

@@ -69,6 +69,8 @@ BAD_VALUES = [
     ("app_account", {"app_account_home": "relative/dir"}, "app_account_home"),
     ("postgresql", {"postgresql_app_database": "bad'name"}, "postgresql_app_database"),
     ("postgresql", {"postgresql_app_client_networks": ["not-a-cidr"]}, "postgresql_app_client_networks"),
+    ("host_hardening", {"host_hardening_timezone": "Mars/Olympus"}, "host_hardening_timezone"),
+    ("host_hardening", {"host_hardening_timezone": "Europe/Paris; rm -rf /"}, "host_hardening_timezone"),
 ]
 
 
