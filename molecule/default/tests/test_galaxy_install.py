@@ -109,3 +109,21 @@ def test_two_roles_by_fqcn_converge_a_host_with_non_default_variables(installed,
             ">> /var/log/reporter/cron.log 2>&1") in client.file("/etc/cron.d/reporter").content_string
     unit = client.file("/etc/systemd/system/reporter.service").content_string
     assert "User=reporter" in unit and "ExecStart=/usr/bin/logger -t reporter scheduled" in unit
+
+
+def test_the_documented_restore_runs_from_the_installed_collection(installed):
+    """README: with the collection installed, `integration.demoapp.restore` is the restore playbook (its role is
+    included at run time, so only a real run proves that it resolves)."""
+    import testinfra
+
+    _root, env, work = installed
+    [target] = testinfra.get_hosts(["ansible://api13"], ansible_inventory=INVENTORY)
+    rows = "runuser -u postgres -- psql -X -At -d demoapp_db -c 'SELECT count(*) FROM app_logs'"
+    backup = target.run("cd / && /usr/local/lib/integration-demoapp/run-confined demoapp-backup-daily.service")
+    assert backup.rc == 0, backup.stderr
+    before = target.check_output(rows)
+    target.run_expect([0], "runuser -u postgres -- psql -X -d demoapp_db -c 'DELETE FROM app_logs'")
+    proc = run(env, work, BIN / "ansible-playbook", "-i", INVENTORY, "integration.demoapp.restore",
+               "-e", "operations_restore_host=api13")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert target.check_output(rows) == before

@@ -20,6 +20,13 @@ grep '^NoNewPrivs' /proc/self/status
 if touch /dev/shm/probe-write 2>/dev/null; then echo "write /dev/shm yes (private)"; fi
 dd if=/dev/zero of=/dev/shm/probe-fill bs=1M count=64 2>&1 | grep -i 'space' | head -1 | sed 's/^/fill /'
 ipcmk -M 4096 2>&1 | sed 's/^/ipc /'
+for address in 127.0.0.1 HOST_ADDRESS; do
+  python3 -c 'import errno, socket, sys
+try:
+    socket.create_connection((sys.argv[1], 5432), 3).close(); print("connect", sys.argv[1], "ok")
+except OSError as e:
+    print("connect", sys.argv[1], errno.errorcode.get(e.errno, e.errno))' "$address"
+done
 """
 
 
@@ -28,7 +35,8 @@ def probe(host):
     """What the probe printed, run as demoapp-probe.service: the batch's unit with only its command replaced."""
     unit = host.file(UNIT).content_string
     script = "/run/demoapp-probe.sh"
-    host.run_expect([0], f"printf '%s' {shlex.quote(PROBE)} > {script} && chmod 755 {script}")
+    probe_text = PROBE.replace("HOST_ADDRESS", host.check_output("hostname -I").split()[0])
+    host.run_expect([0], f"printf '%s' {shlex.quote(probe_text)} > {script} && chmod 755 {script}")
     probe_unit = re.sub(r"(?m)^ExecStart=.*$", f"ExecStart=/bin/sh {script}", unit)
     assert probe_unit != unit
     host.run_expect([0], f"printf '%s' {shlex.quote(probe_unit)} > /run/systemd/system/demoapp-probe.service "
@@ -70,6 +78,14 @@ def test_the_job_cannot_fill_the_hosts_dev_shm_and_postgresql_keeps_working(host
     assert "write /dev/shm yes (private)" in probe and "fill " in probe and "No space left" in probe, probe
     assert not host.file("/dev/shm/probe-write").exists and not host.file("/dev/shm/probe-fill").exists
     assert psql_as_app(host, "SELECT count(*) >= 0 FROM app_logs").stdout.strip() == "t"
+
+
+def test_the_batch_reaches_its_database_over_loopback_and_no_other_address(host, probe):
+    """IPAddressAllow=localhost: PostgreSQL on 127.0.0.1 answers; the host's own network address is refused by
+    systemd's firewall (EPERM), not by the server (which would be ECONNREFUSED: it listens on loopback only)."""
+    assert "connect 127.0.0.1 ok" in probe, probe
+    address = host.check_output("hostname -I").split()[0]
+    assert f"connect {address} EPERM" in probe, probe
 
 
 def test_the_jobs_ipc_objects_die_with_it(host, probe):
