@@ -23,6 +23,7 @@ from conftest import (
 
 testinfra_hosts = ["ansible://api13"]  # the fixture works on both targets
 TRUST = "host all all 127.0.0.1/32 trust"
+HIDDEN = 8111  # a port no rule lets in
 
 
 def reaches(client, target, port):
@@ -50,18 +51,21 @@ def drift(client):
     api13.run_expect([0], "systemctl stop demoapp-firewall.service fail2ban")
     api13.run_expect([0], "systemctl disable --now demoapp-monitor.service")
     api13.run_expect([0], "rm /etc/cron.d/demoapp-batch && chmod 0644 /opt/app/demoapp/.env")
-    # api12 (the first database host: PostgreSQL listens on its network address for api13's batch): a ban of
-    # the client, then the whole rule set flushed while fail2ban runs; pg_hba.conf trusts; the index dropped.
+    # api12: a ban of the client and a listener no rule lets in, then the whole rule set flushed while fail2ban
+    # runs; pg_hba.conf trusts; the index dropped.
     # (Docker's own NAT table, the container's DNS, is put back at once: it is the platform's, not the host's.)
     api12.run_expect([0], f"fail2ban-client set sshd banip {attacker}")
     assert not reaches(client, "api12", 22)
+    # A service the firewall must hide (its policy drops what no rule lets in): a listener on every address.
+    api12.run_expect([0], f"systemd-run --unit=drift-listener python3 -m http.server {HIDDEN} --bind 0.0.0.0")
+    assert not reaches(client, "api12", HIDDEN)
     api12.run_expect([0], "nft list table ip nat > /run/docker-nat.nft 2>/dev/null || true")
     api12.run_expect([0], "nft flush ruleset && (test ! -s /run/docker-nat.nft || nft -f /run/docker-nat.nft)")
     hba = api12.check_output("ls /etc/postgresql/*/main/pg_hba.conf")
     api12.run_expect([0], f"sed -i '1i {TRUST}' {hba} && systemctl reload postgresql")
     api12.run_expect([0], "runuser -u postgres -- psql -d demoapp_db -c 'DROP INDEX app_logs_run_date_idx'")
     # Broken, as an administrator would find it.
-    assert reaches(client, "api12", 5432) and reaches(client, "api12", 22)
+    assert reaches(client, "api12", HIDDEN) and reaches(client, "api12", 22)
     assert trusted_login(api12)
     assert run_cron_file_entry(api12, "demoapp-maintenance").rc == 6  # schema drift: the index is missing
     assert "password" in ssh_with_password(client, "appadmin", "api13", "x").stderr.split("Permission denied")[-1]
@@ -69,7 +73,7 @@ def drift(client):
     first = run_scenario_playbook("converge.yml")
     second = run_scenario_playbook("converge.yml")
     yield first, second, hosts
-    api12.run(f"fail2ban-client set sshd unbanip {attacker}")
+    api12.run(f"fail2ban-client set sshd unbanip {attacker}; systemctl stop drift-listener")
 
 
 def test_one_run_reports_the_repairs_and_the_next_one_changes_nothing(drift):
@@ -85,7 +89,7 @@ def test_one_run_reports_the_repairs_and_the_next_one_changes_nothing(drift):
 
 
 def test_the_firewall_and_the_ban_are_enforced_again(drift, client):
-    assert not reaches(client, "api12", 5432)  # the outsider is refused PostgreSQL again
+    assert not reaches(client, "api12", HIDDEN)  # the firewall's drop policy holds again
     assert not reaches(client, "api12", 22)  # fail2ban's ban of the client holds again
     api13 = drift[2]["api13"]
     assert api13.service("demoapp-firewall").is_running and api13.service("fail2ban").is_running

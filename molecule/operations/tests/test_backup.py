@@ -122,7 +122,7 @@ README = Path(__file__).resolve().parents[3] / "README.md"
 def readme_restore_commands():
     """The restore command lines of the README's "Restoring a backup" section, as a user copies them."""
     section = README.read_text().split("### Restoring a backup", 1)[1].split("###", 1)[0]
-    return [line for line in re.findall(r"(?m)^ansible-playbook .*$", section)]
+    return re.findall(r"(?m)^ansible-playbook .*$", section)
 
 
 def test_the_readmes_restore_commands_work_from_a_checkout(host):
