@@ -95,34 +95,24 @@ def test_the_incident_records_are_rotated_like_the_logs(host):
     assert '"job": "demoapp-batch"' in host.check_output(f"zcat {INCIDENTS}.1.gz")
 
 
-def test_a_burst_of_failures_gives_one_alert_then_the_count_and_a_refused_start_says_so(host):
-    """Seven failing runs in a row: the first alerts at once, the sixth start is refused by systemd's start limit
-    and said so by cron's command and by the monitor, the rest come as one count."""
+def test_a_burst_of_failures_gives_one_alert_at_once_then_one_with_the_count(host):
+    """Seven failing runs in a row (in one shell on the host): the first alerts at once, the six others come as
+    one alert with their count when the window ends. (A start refused by systemd's start limit is tested in
+    tests/unit: systemd 252 and 257 do not refuse manual starts of a oneshot unit here, measured.)"""
     time.sleep(WINDOW + 1)  # no window left open by the previous tests
     since = int(host.check_output("date +%s"))
     _schedule, user, command = cron_file_entry(host, "demoapp-batch")
-    # systemd's default limit is 5 starts in 10 s; a run here may take more than 2 s, so the test gives the unit
-    # the same burst over a minute (a runtime drop-in, gone after the test): the 6th start is refused.
-    limit = "/run/systemd/system/demoapp-batch.service.d"
-    host.run_expect([0], f"mkdir -p {limit} && printf '[Unit]\\nStartLimitIntervalSec=60\\nStartLimitBurst=5\\n' "
-                         f"> {limit}/limit.conf && systemctl daemon-reload")
     host.run_expect([0], "systemctl stop postgresql")
-    try:  # in one shell on the host, one run after the other
+    try:
         out = host.check_output(f"for i in 1 2 3 4 5 6 7; do (cd / && runuser -u {user} -- /bin/sh -c "
                                 f"{shlex.quote(command)}); echo \"rc=$?\"; done")
     finally:
-        host.run_expect([0], f"systemctl start postgresql && rm -r {limit} && systemctl daemon-reload "
-                             "&& systemctl reset-failed demoapp-batch.service")
+        host.run_expect([0], "systemctl start postgresql")
     codes = [int(line.split("=")[1]) for line in out.splitlines() if line.startswith("rc=")]
-    assert codes[:5] == [4] * 5 and 75 in codes, codes
-    said = host.file("/logs/app/cron.log").content_string.splitlines()
-    assert any("systemd refused, its start limit was hit" in line for line in said[-10:]), said[-10:]
+    assert codes == [4] * 7, codes
     time.sleep(WINDOW + 6)  # the window ends after the last failure's grace and the monitor's poll
     lines = alerts(host, since)
     at_once = [line for line in lines if "job demoapp-batch failed on" in line]
-    refused = [line for line in lines if "job demoapp-batch could not start on" in line]
-    counts = [int(re.search(r"failed (\d+) more times?", line).group(1)) for line in lines
-              if "more time" in line and "exit status 4" in line]
+    counts = [int(re.search(r"failed (\d+) more times?", line).group(1)) for line in lines if "more time" in line]
     assert len(at_once) == 1 and "ERROR exit=4 database unreachable" in at_once[0], lines
-    assert len(refused) == 1 and "start limit" in refused[0], lines
-    assert sum(counts) == codes.count(4) - 1 and len(counts) <= 2, lines
+    assert sum(counts) == 6 and len(counts) <= 2, lines
