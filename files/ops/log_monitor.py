@@ -118,6 +118,7 @@ class Monitor:
         self.window = window
         self.current = {}  # unit -> the invocation ID of its latest run seen
         self.ended = {}  # unit -> the invocation ID of its latest run that ended (failure reported, or success)
+        self.refusing = set()  # units whose next "failed" message is a start systemd refused
         self.printed = {}  # (unit, invocation) -> its last line that says ERROR in this run, else its last line
         self.exit_status = {}  # (unit, invocation) -> exit status of this run
         self.pending = {}  # (unit, invocation) -> {entry: systemd's failure message, due, reason, status}
@@ -167,9 +168,17 @@ class Monitor:
             target, key = (self.pending[run], "reason") if run in self.pending else (self.printed, run)
             if "ERROR" in message or "ERROR" not in target.get(key, ""):
                 target[key] = message
+        elif about in self.units and "Start request repeated too quickly" in message:
+            self.refusing.add(about)  # systemd's own words; its "failed" message about no run follows
         elif about in self.units and entry.get("MESSAGE_ID") == UNIT_FAILED:
             result = text(entry.get("UNIT_RESULT")) or "failed"
-            if result == "start-limit-hit":  # no run at all: systemd refused to start one
+            # A refused start runs nothing: systemd 257 says so in words, then "failed" with the previous run's
+            # result and invocation ID; that run has been reported (or waits) already.
+            again = self.run_of(about, entry, "INVOCATION_ID") in self.pending or \
+                self.ended.get(about) == text(entry.get("INVOCATION_ID")) != ""
+            if result == "start-limit-hit" or about in self.refusing or again:
+                self.refusing.discard(about)
+                entry = dict(entry, UNIT_RESULT="start-limit-hit")
                 self.pending[(about, "refused " + text(entry.get("__CURSOR")))] = {
                     "entry": entry, "due": now, "reason": REFUSED, "status": ""}
             else:
@@ -241,7 +250,8 @@ class Monitor:
         status = incident["exit_status"]
         detail = incident["result"] + (f", exit status {status}" if status is not None else "")
         if held:
-            what, reason = f"failed {held} more time{'s' * (held > 1)}", f"last: {incident['reason']}"
+            verb = "could not start" if incident["result"] == "start-limit-hit" else "failed"
+            what, reason = f"{verb} {held} more time{'s' * (held > 1)}", f"last: {incident['reason']}"
             detail += f", in the last {self.window:g} s"
         else:
             what = "could not start" if incident["result"] == "start-limit-hit" else "failed"

@@ -318,3 +318,22 @@ def test_a_start_refused_by_the_start_limit_is_reported_as_such(tmp_path):
         "start-limit-hit", None, log_monitor.REFUSED)
     assert out.getvalue().splitlines()[-1] == (
         f"<3>job demoapp-batch could not start on web1 (start-limit-hit): {log_monitor.REFUSED}")
+
+
+def test_a_refused_start_as_systemd_257_logs_it_keeps_the_previous_runs_reason(tmp_path):
+    """systemd 257, over the start limit: "Start request repeated too quickly", then "failed" with the previous
+    run's result (exit-code) and invocation ID, while that run's failure still waits for its grace. The run keeps
+    its reason and exit status; the refusal is its own record."""
+    monitor = log_monitor.Monitor([UNIT], str(tmp_path), hostname="web1", out=io.StringIO(), window=0)
+    for entry in run_entries(UNIT, "inv5", "r5", ["demoapp: ERROR exit=4 run 5"], tagged=True):
+        monitor.handle(entry, now=1.0)
+    for n in (6, 7):
+        monitor.handle({"_SYSTEMD_UNIT": "init.scope", "UNIT": UNIT, "INVOCATION_ID": "inv5",
+                        "MESSAGE": f"{UNIT}: Start request repeated too quickly.", "__CURSOR": f"r{n}-limit"}, now=1.5)
+        monitor.handle({"_SYSTEMD_UNIT": "init.scope", "UNIT": UNIT, "INVOCATION_ID": "inv5",
+                        "MESSAGE_ID": log_monitor.UNIT_FAILED, "UNIT_RESULT": "exit-code",
+                        "__CURSOR": f"r{n}-failed"}, now=1.5)
+    monitor.flush(float("inf"))
+    assert [(i["result"], i["exit_status"], i["reason"]) for i in incidents(tmp_path)] == [
+        ("start-limit-hit", None, log_monitor.REFUSED), ("start-limit-hit", None, log_monitor.REFUSED),
+        ("exit-code", 4, "demoapp: ERROR exit=4 run 5")]

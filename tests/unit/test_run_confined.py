@@ -15,16 +15,18 @@ UNIT = "demoapp-backup-daily.service"
 @pytest.fixture
 def unit_that_ended(tmp_path):
     """Returns run(result, status, printed): run-confined against a unit whose start failed so."""
-    def run(result, status, printed=""):
+    def run(result, status, printed="", started=True):
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir(exist_ok=True)
         (bin_dir / "systemctl").write_text(f"""#!/bin/sh
 case "$*" in
-  *start*) exit 1 ;;
+  *start*) {"touch " + str(tmp_path / "started") if started else ":"}; exit 1 ;;
   *Result*) echo {result} ;;
   *ExecMainStatus*) echo {status} ;;
+  *InvocationID*) if [ -e {tmp_path / "started"} ]; then echo new-run; else echo previous-run; fi ;;
 esac
 """)
+        (tmp_path / "started").unlink(missing_ok=True)
         (bin_dir / "journalctl").write_text(
             f"#!/bin/sh\ncase \"$*\" in *--sync*) exit 0 ;; esac\nprintf '%s' '{printed}'\n")
         for tool in ("systemctl", "journalctl"):
@@ -54,3 +56,12 @@ def test_a_unit_that_did_not_exit_by_itself_says_why_in_one_line(unit_that_ended
     assert proc.returncode == code
     [line] = proc.stderr.splitlines()
     assert line.startswith(said), line
+
+
+def test_a_start_systemd_refused_is_not_taken_for_the_previous_runs_failure(unit_that_ended):
+    """systemd 257 refuses a start over the start limit ("Start request repeated too quickly") but leaves the
+    previous run's Result (exit-code) and exit status (4): no new run was started, and that is what is said."""
+    proc = unit_that_ended("exit-code", 4, started=False)
+    assert proc.returncode == 75
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"run-confined: {UNIT} was not started: systemd refused, its start limit was hit"), line
