@@ -332,6 +332,8 @@ def main(argv=None):
     parser.add_argument("--s3-prefix", help="backup: key prefix in the bucket (default: <server>/<db>/)")
     parser.add_argument("--s3-endpoint-url", help="backup: another S3 endpoint (an emulator, a compatible store)")
     args = parser.parse_args(argv)
+    if args.keep < 0:
+        parser.error(f"--keep must be 0 (keep all) or more, got {args.keep}")
 
     record = {"server": args.server, "database": args.db, "kind": args.kind if args.action == "backup" else "restore",
               "start": now_utc(), "file": None, "size": None, "sha256": None}

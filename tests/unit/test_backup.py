@@ -383,3 +383,10 @@ def test_a_restore_keeps_only_the_newest_safety_dumps(pg, appdb, backup_dir):
         assert proc.returncode == 0, proc.stderr
     assert len(dumps(backup_dir, "safety")) == 2
     assert len(list(backup_dir.glob("*-safety-*.sha256"))) == 2
+
+
+def test_a_negative_retention_is_refused_before_anything_is_removed(pg, appdb, backup_dir):
+    assert run(pg, appdb, backup_dir, "backup").returncode == 0
+    proc = run(pg, appdb, backup_dir, "restore", "--keep", "-1")
+    assert proc.returncode == 2 and "--keep must be 0" in proc.stderr
+    assert len(dumps(backup_dir, "daily")) == 1 and not dumps(backup_dir, "safety")
