@@ -174,15 +174,14 @@ class Monitor:
             result = text(entry.get("UNIT_RESULT")) or "failed"
             # A refused start runs nothing: systemd 257 says so in words, then "failed" with the previous run's
             # result and invocation ID; that run has been reported (or waits) already.
-            again = self.run_of(about, entry, "INVOCATION_ID") in self.pending or \
-                self.ended.get(about) == text(entry.get("INVOCATION_ID")) != ""
+            run = self.run_of(about, entry, "INVOCATION_ID")
+            again = run in self.pending or self.ended.get(about) == text(entry.get("INVOCATION_ID")) != ""
             if result == "start-limit-hit" or about in self.refusing or again:
                 self.refusing.discard(about)
                 entry = dict(entry, UNIT_RESULT="start-limit-hit")
                 self.pending[(about, "refused " + text(entry.get("__CURSOR")))] = {
                     "entry": entry, "due": now, "reason": REFUSED, "status": ""}
             else:
-                run = self.run_of(about, entry, "INVOCATION_ID")
                 self.pending[run] = {"entry": entry, "due": now + GRACE, "reason": self.printed.pop(run, ""),
                                      "status": self.exit_status.pop(run, "")}
         elif about in self.units and entry.get("MESSAGE_ID") in (PROCESS_EXITED, UNIT_SUCCEEDED):
