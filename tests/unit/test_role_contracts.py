@@ -1,5 +1,6 @@
 """Every role: argument specs cover every default, names are prefixed, READMEs are generated."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,3 +27,40 @@ def test_role_readmes_are_generated_from_the_specs():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+INTERNAL = {"application": ["main"], "access_guard": ["main", "save", "confirm"], "confined_job": ["main"],
+            "tls_certificate": ["main"], "aws": ["main"]}
+
+
+def play(tmp_path, text, *args):
+    """ansible-playbook on this controller (no host is touched: the plays fail or only check)."""
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(text)
+    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "--check", str(playbook), *args], capture_output=True, text=True, check=False, cwd=ROOT,
+                          env={**os.environ, "ANSIBLE_ROLES_PATH": str(tmp_path / "roles")})
+
+
+@pytest.mark.parametrize("role,entry", [(r, e) for r, entries in INTERNAL.items() for e in entries])
+def test_an_internal_role_refuses_a_direct_call(tmp_path, role, entry):
+    for text in (f"- {{hosts: localhost, gather_facts: false, roles: [integration.demoapp.{role}]}}\n",
+                 f"- hosts: localhost\n  gather_facts: false\n  tasks:\n    - ansible.builtin.include_role:\n"
+                 f"        name: integration.demoapp.{role}\n        tasks_from: {entry}\n"):
+        if entry != "main" and "roles:" in text:
+            continue
+        proc = play(tmp_path, text)
+        assert proc.returncode == 2, proc.stdout[-2000:]
+        assert f"integration.demoapp.{role} is an internal role of this collection" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_a_role_that_depends_on_an_internal_one_runs_it(tmp_path):
+    for role in ("application", "aws"):
+        meta = tmp_path / "roles" / f"uses_{role}" / "meta"
+        meta.mkdir(parents=True)
+        (meta / "main.yml").write_text(f"dependencies: [integration.demoapp.{role}]\n")
+    proc = play(tmp_path, "- {hosts: localhost, gather_facts: false, roles: [uses_application, uses_aws]}\n",
+                "-e", "aws_region=eu-west-3")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    for role in ("application", "aws"):
+        assert f"integration.demoapp.{role} : Refuse a direct call" in proc.stdout, proc.stdout

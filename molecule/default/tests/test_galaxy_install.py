@@ -68,7 +68,8 @@ def test_tarball_holds_the_collection_and_not_the_test_harness(installed):
     for wanted in ("roles/ssh_hardening/tasks/main.yml", "plugins/modules/pg_schema.py",
                    "plugins/module_utils/postgres.py", "files/app/app.py", "playbooks/site.yml", "MANIFEST.json"):
         assert (root / wanted).is_file(), wanted
-    for unwanted in ("molecule", "scripts", ".ci", "collections", "tests/unit", ".ruff_cache", ".cache", ".venv"):
+    for unwanted in ("molecule", "scripts", ".ci", "collections", "tests", ".ruff_cache", ".cache", ".venv",
+                     "inventories", "ansible.cfg", "site.yml", "Makefile", "requirements.txt"):
         assert not (root / unwanted).exists(), unwanted
 
 
