@@ -143,6 +143,10 @@ docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-before"
 fresh=$(seconds fresh site "$WORK/one.yml")
 rerun1=$(seconds rerun-1 site "$WORK/one.yml")
 drift=$(seconds drift site "$WORK/one.yml" --check --diff)
+# What the re-run asks of the host: every command it runs there (a module, or a raw command such as
+# dpkg-query) is one "EXEC" line at -vvv. A run of its own, so that -vvv costs no figure above.
+seconds rerun-vvv site "$WORK/one.yml" -vvv >/dev/null
+remote=$(grep -c 'EXEC ' "$WORK/rerun-vvv.log" || true)
 docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-after"
 PACKAGES=$(comm -13 "$WORK/packages-before" "$WORK/packages-after" | tr '\n' ' ')
 start demoapp-bench-floor
@@ -171,6 +175,7 @@ printf 'floor (one apt-get install, same pkgs): %7.1f s  (%s packages)\n' "$floo
 printf 'ratio converge / floor               : %7s\n' "$(ratio "$fresh" "$floor")"
 printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap rerun-1)"
 printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
+printf 'commands the re-run runs on the host  : %7s    (modules and raw commands, counted at -vvv)\n' "$remote"
 if [ -n "$rerunN" ]; then
   printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
   # The hosts run on the controller's cores: the fleet's CPU time over the core count is the shortest

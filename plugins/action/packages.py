@@ -16,12 +16,6 @@ APT_OPTIONS = ("name", "update_cache", "cache_valid_time", "upgrade")
 NO_PYTHON_APT = "must be installed to use check mode"
 # Names that are exactly one package (no version, release, glob or architecture): those dpkg can answer for.
 PLAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
-# One apt transaction for a whole play (playbooks/site.yml): with this variable true, a task only adds its packages
-# to the run's plan; the play installs the plan once, and later tasks asking for planned packages are answered
-# from that run's record, with no round trip. The record is a fact tagged with the run's token (the variable
-# RUN, set by the play): a fact from another run (the fact cache keeps them) is never trusted. The record is
-# read from ansible_facts.
-PLAN, RUN, RECORD = "_demoapp_packages_plan", "_demoapp_packages_run", "_demoapp_packages"
 DRY_RUN_NOTE = ("python3-apt is not installed, so this dry run reads the package list with dpkg-query instead "
                 "of apt (a real run installs python3-apt first; 'apt-get install python3-apt' makes dry runs exact)")
 
@@ -36,55 +30,16 @@ class ActionModule(ActionBase):
         if "name" in args:
             args["state"] = "present"
         names, missing = self._names(args), None
-        plain = bool(names) and not args.get("upgrade") and all(PLAIN_NAME.match(n) for n in names)
-        record = self._record(task_vars)
-        if task_vars.get(PLAN):
-            return self._plan(result, record, names, plain)
-        if plain and set(names) <= set(record["present"]):
-            result.update(changed=False, all_installed=True,
-                          msg="installed earlier in this run: %s" % ", ".join(names))
-            return result
-        if plain:
+        if names and not args.get("upgrade") and all(PLAIN_NAME.match(n) for n in names):
             # Every package already installed: one dpkg-query answers, apt (and its index refresh) is not needed.
             missing = self._missing(names)
             if not missing:
-                return self._present(result, record, names, changed=False, all_installed=True,
-                                     msg="all installed: %s" % ", ".join(names))
-        result.update(self._execute_module(module_name="ansible.builtin.apt", module_args=args,
-                                           task_vars=task_vars))
-        if plain and not result.get("failed") and not self._task.check_mode:
-            return self._present(result, record, names)
+                result.update(changed=False, all_installed=True, msg="all installed: %s" % ", ".join(names))
+                return result
+        result.update(self._execute_module(module_name="ansible.builtin.apt", module_args=args, task_vars=task_vars))
         if not (self._task.check_mode and result.get("failed") and NO_PYTHON_APT in result.get("msg", "")):
             return result
         return self._dry_run_without_python_apt(args, missing)
-
-    @staticmethod
-    def _record(task_vars):
-        """This run's plan and the packages known installed in it (empty outside a planned play)."""
-        run = task_vars.get(RUN)
-        record = (task_vars.get("ansible_facts") or {}).get(RECORD)
-        if not run or not isinstance(record, dict) or record.get("run") != run:
-            return dict(run=run, planned=[], present=[])
-        return dict(run=run, planned=list(record.get("planned") or []), present=list(record.get("present") or []))
-
-    def _plan(self, result, record, names, plain):
-        """Plan mode: names join this run's plan; nothing is asked of the host."""
-        if not (plain and record["run"]):
-            result.update(failed=True, msg="%s needs %s (set by the play) and package names without versions: %s"
-                          % (PLAN, RUN, ", ".join(names)))
-            return result
-        return self._recorded(result, dict(record, planned=_joined(record["planned"], names)), changed=False,
-                              planned=names, msg="planned: %s" % ", ".join(names))
-
-    def _present(self, result, record, names, **fields):
-        return self._recorded(result, dict(record, present=_joined(record["present"], names)), **fields)
-
-    @staticmethod
-    def _recorded(result, record, **fields):
-        result.update(fields)
-        if record["run"]:
-            result["ansible_facts"] = {RECORD: record}
-        return result
 
     @staticmethod
     def _names(args):
@@ -115,7 +70,3 @@ class ActionModule(ActionBase):
                       diff=dict(before="", after="".join(n + "\n" for n in missing)))
         return result
 
-
-def _joined(known, names):
-    """known, then the names it does not hold yet, in order."""
-    return known + [n for n in names if n not in known]

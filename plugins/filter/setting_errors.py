@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 name: setting_errors
 short_description: Check role settings against what their consumer accepts, one message per bad value
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Takes a list of C([variable name, value, kind]) triples and returns one message per value that is not
     of its kind, naming the variable and the accepted range. An empty list means every value is valid.

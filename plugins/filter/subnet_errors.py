@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 ---
 name: subnet_errors
 short_description: Check a VPC's subnet plan - each subnet inside the VPC, none overlapping another
-version_added: 1.2.0
+version_added: 2.0.0
 description:
   - Takes the VPC's network (CIDR) and its subnets (dicts with C(cidr) and C(az)) and returns one message
     per problem - a subnet that is not a CIDR network, lies outside the VPC, overlaps another subnet, or

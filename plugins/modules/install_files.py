@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: install_files
 short_description: Install files and directory trees from the controller, reading the destination once
-version_added: 1.2.0
+version_added: 2.0.0
 description:
   - Puts controller files (O(src)) and texts (O(content)) into the directory O(dest) on the host with the given
     owner, group and modes, like M(ansible.builtin.copy) does, but reads everything already in O(dest)

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: packages
 short_description: Install Debian packages with apt, with a dry run that works on a new server
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Runs M(ansible.builtin.apt) (O(name) with C(state=present), or O(upgrade)); a real run behaves exactly like it,
     and installs C(python3-apt) itself when it is missing.
@@ -24,12 +24,8 @@ description:
     apt opens its whole cache on every call while C(dpkg-query) reads the status of the named packages only.
   - The roles of this collection install their packages with it, so C(--check --diff) completes on a server
     that was never converged.
-  - "One apt transaction for a whole play (what C(playbooks/site.yml) does): with the variable
-    C(_demoapp_packages_plan) true, a task only adds its packages to the plan of the run (the fact
-    C(_demoapp_packages.planned)) and asks nothing of the host; the play then installs the plan with one task,
-    and a later task asking for packages installed in the run (C(_demoapp_packages.present)) is answered with no
-    round trip. The record holds only for the run the play tagged by setting C(_demoapp_packages_run) (with
-    M(ansible.builtin.set_fact)); a record of another run, kept by a fact cache, is ignored."
+  - Each role of this collection lists its packages in one variable, C(<role>_packages);
+    C(playbooks/site.yml) installs those of the base roles in one transaction before they run.
 options:
   name:
     description: Packages that must be installed.
@@ -69,12 +65,6 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-planned:
-  description: The packages this task added to the plan of the run (plan mode only; nothing was installed).
-  returned: with the variable C(_demoapp_packages_plan) true
-  type: list
-  elements: str
-  sample: [nginx]
 all_installed:
   description: True when every package in O(name) was already installed, so apt was not run.
   returned: when every package was already installed

@@ -102,8 +102,17 @@ options:
         listing it. Ensures and verifies in one pass.
     type: bool
     default: false
+  login_db:
+    description: Database to connect to.
+    type: str
+    required: true
+    aliases: [db]
+  connect_timeout:
+    description: Seconds to wait for the connection.
+    type: int
+    default: 10
 extends_documentation_fragment:
-  - integration.demoapp.postgres
+  - community.postgresql.postgres
 attributes:
   check_mode:
     support: full
@@ -112,7 +121,7 @@ attributes:
     support: full
     description: Shows the statements that are (or would be) run.
 requirements:
-  - psycopg2
+  - psycopg2 (the connection options are community.postgresql's, C(login_port) with its alias C(port))
 """
 
 EXAMPLES = r"""

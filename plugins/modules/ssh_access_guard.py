@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: ssh_access_guard
 short_description: Refuse account, key, sudo or sshd changes that would lock out the SSH connection in use
-version_added: 1.1.0
+version_added: 2.0.0
 description:
   - Finds out which account and which public key authenticated the SSH connection Ansible is using,
     from the C(ExposeAuthInfo) file of the session when there is one, otherwise from sshd's

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: write_files
 short_description: Write several files and directories in one run on the host (the writer of install_files)
-version_added: 1.3.0
+version_added: 2.0.0
 description:
   - Creates or corrects the given directories, then writes the given files, in one module run (what
     M(integration.demoapp.install_files) sends once it has found what differs on the host). Use

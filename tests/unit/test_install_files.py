@@ -177,37 +177,6 @@ def test_packages_asks_apt_when_a_package_is_missing(collection_path, tmp_path):
     assert "demoapp-no-such-package" in json.dumps(result), out  # apt's answer names it
 
 
-def test_packages_plans_one_transaction_then_answers_from_that_runs_record_only(collection_path, tmp_path):
-    # site.yml's pattern: the roles' package tasks in plan mode, one install of the plan, then the roles' own
-    # installs answered from the record; a record tagged with another run (the fact cache keeps them) is not trusted.
-    def packages(name, key, **extra):
-        return dict({"integration.demoapp.packages": {"name": name}, "register": key}, **extra)
-
-    tasks = [{"ansible.builtin.set_fact": {"_demoapp_packages_run": "run-1"}},
-             packages(["dpkg"], "plan_a", vars={"_demoapp_packages_plan": True}),
-             packages(["coreutils", "dpkg"], "plan_b", vars={"_demoapp_packages_plan": True}),
-             packages("{{ ansible_facts._demoapp_packages.planned }}", "union"),
-             packages(["coreutils"], "answered"),
-             {"ansible.builtin.set_fact": {"_demoapp_packages_run": "run-2"}},
-             packages(["coreutils"], "other_run"),
-             packages(["dpkg=1.0"], "unplanned", vars={"_demoapp_packages_plan": True}, ignore_errors=True)]
-    keys = [t["register"] for t in tasks if "register" in t]
-    tasks.append({"ansible.builtin.copy": {"content": "{{ {%s} | to_json }}" % ", ".join(f"'{k}': {k}" for k in keys),
-                                           "dest": str(tmp_path / "results.json")}})
-    (tmp_path / "play.yml").write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_path), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           "-e", f"ansible_python_interpreter={sys.executable}", str(tmp_path / "play.yml")],
-                          capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = json.loads((tmp_path / "results.json").read_text())
-    assert results["plan_a"]["planned"] == ["dpkg"] and not results["plan_a"]["changed"]
-    assert results["union"]["msg"] == "all installed: dpkg, coreutils"  # the plan, once, in order
-    assert results["answered"]["msg"] == "installed earlier in this run: coreutils"
-    assert results["other_run"]["msg"] == "all installed: coreutils"  # dpkg asked again
-    assert results["unplanned"]["failed"] and "without versions: dpkg=1.0" in results["unplanned"]["msg"]
-
-
 def test_the_checkouts_ansible_cfg_pipelines_every_connection_not_only_ssh(tmp_path):
     # The demo runs over the docker connection: without pipelining each module is put into the host as a file.
     root = Path(__file__).resolve().parents[2]

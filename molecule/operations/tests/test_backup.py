@@ -116,18 +116,19 @@ def test_a_backup_with_a_wrong_checksum_is_refused(host):
     assert "does not match" in proc.stdout + proc.stderr
 
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+ROOT = Path(__file__).resolve().parents[3]
+GUIDE = ROOT / "docs" / "operations.md"
 
 
 def readme_restore_commands():
-    """The restore command lines of the README's "Restoring a backup" section, as a user copies them."""
-    section = README.read_text().split("### Restoring a backup", 1)[1].split("###", 1)[0]
+    """The restore command lines of the operations guide's "Restoring a backup" section, as a user copies them."""
+    section = GUIDE.read_text().split("## Restoring a backup", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"(?m)^ansible-playbook .*$", section)
 
 
-def test_the_readmes_restore_commands_work_from_a_checkout(host):
+def test_the_guides_restore_commands_work_from_a_checkout(host):
     """Run from the checkout's root with its ansible.cfg and nothing else (no collections path from Molecule):
-    only the inventory (the scenario's), the vault prompt (no vault here) and the host differ from the README."""
+    only the inventory (the scenario's), the vault prompt (no vault here) and the host differ from the guide."""
     commands = readme_restore_commands()
     assert len(commands) == 2 and all("playbooks/restore.yml" in command for command in commands), commands
     env = {key: value for key, value in os.environ.items()
@@ -143,7 +144,7 @@ def test_the_readmes_restore_commands_work_from_a_checkout(host):
         argv = [arg for arg in argv if arg != "--ask-vault-pass"]
         argv += ["-e", f"operations_restore_host={target_name(host)}"]
         argv = [re.sub(r"^operations_restore_file=.*", f"operations_restore_file={newest}", arg) for arg in argv]
-        proc = subprocess.run(argv, cwd=README.parent, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
         assert psql(host, "SELECT count(*) FROM app_logs") == rows
 

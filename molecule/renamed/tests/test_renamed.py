@@ -59,18 +59,36 @@ def test_nothing_named_demoapp_was_created(host):
     assert "acme_user" in roles.split() and "demoapp_user" not in roles.split()
 
 
+# Every bad value of the bad-input tests (renamed, operations' fail2ban, multihost's firewall, default's API,
+# aws), each given to its role alone, and the message names the variable the user set, not a derived one.
+REGION = {"aws_region": "eu-west-3"}
 BAD_VALUES = [
     ("cron", {"cron_minute": "61"}, "cron_minute"),
     ("cron", {"cron_hour": "abc"}, "cron_hour"),
     ("ssh_hardening", {"ssh_hardening_port": 70000}, "ssh_hardening_port"),
     ("ssh_hardening", {"ssh_hardening_port": "x"}, "ssh_hardening_port"),
-    ("fail2ban", {"fail2ban_jails": [{"name": "sshd", "maxretry": "abc"}]}, "maxretry"),
+    ("fail2ban", {"fail2ban_jails": [{"name": "sshd", "maxretry": "abc"}]}, "fail2ban_jails"),
     ("batch", {"batch_db_port": 0}, "batch_db_port"),
     ("app_account", {"app_account_home": "relative/dir"}, "app_account_home"),
     ("postgresql", {"postgresql_app_database": "bad'name"}, "postgresql_app_database"),
     ("postgresql", {"postgresql_app_client_networks": ["not-a-cidr"]}, "postgresql_app_client_networks"),
     ("host_hardening", {"host_hardening_timezone": "Mars/Olympus"}, "host_hardening_timezone"),
     ("host_hardening", {"host_hardening_timezone": "Europe/Paris; rm -rf /"}, "host_hardening_timezone"),
+    ("firewall", {"firewall_ssh_sources": ["anywhere"]}, "firewall_ssh_sources"),
+    ("firewall", {"firewall_allowed": [{"port": 70000}]}, "firewall_allowed"),
+    ("securestack", {"securestack_jwt_minutes": 0}, "securestack_jwt_minutes"),
+    ("securestack", {"securestack_public_url": "http://acme"}, "securestack_public_url"),
+    ("securestack", {"securestack_secret_key": ""}, "securestack_secret_key"),
+    ("aws_network", {"aws_region": ""}, "aws_region"),
+    ("aws_storage", {**REGION, "aws_storage_bucket": "Not_A_Bucket"}, "aws_storage_bucket"),
+    ("aws_database", {**REGION, "aws_database_backup_retention_days": 0}, "aws_database_backup_retention_days"),
+    ("aws_security", {**REGION, "aws_security_trusted_cidrs": ["0.0.0.0/0"]}, "aws_security_trusted_cidrs"),
+    ("aws_network", {**REGION, "aws_network_private_subnets": [{"cidr": "10.20.0.128/25", "az": "a"}]},
+     "aws_network_private_subnets"),
+    # a value the roles derive others from: the message names it, not postgresql_app_password or application_account
+    ("postgresql", {"application_db_password": "short"}, "application_db_password"),
+    ("batch", {"application_db_password": "short"}, "application_db_password"),
+    ("cron", {"application_name": "bad name"}, "application_name"),
 ]
 
 
