@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: integration.demoapp contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action for integration.demoapp.install_files: one probe of the destination, copies only where it differs."""
+"""Action for integration.demoapp.install_files: one probe of the destination, copies only where it differs.
+
+Two ways: a tree (src, dest) or a list of files (files: entries shaped like template and copy tasks)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,9 +16,12 @@ import re
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import lookup_loader
 from ansible.utils.hashing import checksum_s
 
-OPTIONS = ("src", "content", "dest", "owner", "group", "mode", "directory_mode", "modes", "validate")
+OPTIONS = ("src", "dest", "files", "owner", "group", "mode", "directory_mode", "modes")
+TREE_ONLY = ("src", "dest", "directory_mode", "modes")
+ENTRY_KEYS = ("template", "src", "content", "dest", "mode", "validate")
 
 
 class ActionModule(ActionBase):
@@ -26,24 +31,29 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        dest = args.get("dest")
-        if not dest or not os.path.isabs(dest):
-            raise AnsibleActionFail("dest must be an absolute directory path, not %r" % (dest,))
-        dest = dest.rstrip("/") or "/"
         owner, group = args.get("owner"), args.get("group")
         mode = self._mode("mode", args.get("mode", "0644"))
         directory_mode = self._mode("directory_mode", args.get("directory_mode", "0755"))
-        modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
-        files, directories = self._wanted(args.get("src"), task_vars) if args.get("src") else ({}, ["."])
-        contents = self._contents(args.get("content"), files)
-        if not files and not contents:
-            raise AnsibleActionFail("src or content must name at least one file")
-        validate = self._validate(args.get("validate"))
-        for option, names in (("modes", modes), ("validate", validate)):
-            unknown = sorted(set(names) - set(files) - set(contents))
+        if "files" in args:
+            mixed = [option for option in TREE_ONLY if option in args]
+            if mixed:
+                raise AnsibleActionFail("files lists each file with its own dest: %s cannot go with it" % ", ".join(mixed))
+            # Every file by its path under /, and only those (and the directories on their way) are read.
+            dest, files, directories = "/", {}, ["."]
+            contents, modes, validate = self._entries(args["files"], task_vars)
+        else:
+            dest = args.get("dest")
+            if not dest or not os.path.isabs(dest):
+                raise AnsibleActionFail("dest must be an absolute directory path, not %r" % (dest,))
+            dest = dest.rstrip("/") or "/"
+            if not args.get("src"):
+                raise AnsibleActionFail("src (a tree or files to put into dest) or files (each with its dest) is required")
+            files, directories = self._wanted(args.get("src"), task_vars)
+            contents, validate = {}, {}
+            modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
+            unknown = sorted(set(modes) - set(files))
             if unknown:
-                raise AnsibleActionFail("%s names files that src and content do not hold: %s"
-                                        % (option, ", ".join(unknown)))
+                raise AnsibleActionFail("modes names files that src does not hold: %s" % ", ".join(unknown))
         # Directories on the way to a text's file: created when missing, left as they are when present.
         on_the_way = sorted(set(up for name in contents for up in _ancestors(os.path.dirname(name)) if up)
                             - set(directories))
@@ -64,7 +74,7 @@ class ActionModule(ActionBase):
         make += [path for path in (os.path.join(dest, relative) for relative in on_the_way) if path not in present]
         # Every file: (path relative to dest, its bytes, the checksum it will have).
         wanted = [(relative, _read(local)) for relative, local in files.items()]
-        wanted += [(name, to_bytes(text, errors="surrogate_or_strict")) for name, text in contents.items()]
+        wanted += list(contents.items())
         write = []
         for relative, data in sorted(wanted, key=lambda entry: entry[0]):
             path = os.path.join(dest, relative)
@@ -95,34 +105,47 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("%s must be an octal mode such as '0644', not %r" % (name, value))
         return number
 
-    @staticmethod
-    def _validate(validate):
-        """{file: command with %s} from validate."""
-        validate = validate or {}
-        if not isinstance(validate, dict):
-            raise AnsibleActionFail("validate must be a dictionary of file names to commands, not a %s"
-                                    % type(validate).__name__)
-        for name, command in validate.items():
-            if not isinstance(command, str) or "%s" not in command:
-                raise AnsibleActionFail("validate[%s] must be a command holding %%s (the candidate file)" % name)
-        return validate
+    def _entries(self, entries, task_vars):
+        """From files: ({path under /: bytes}, {path: mode}, {path: validate command}), each entry checked."""
+        if not isinstance(entries, list) or not entries:
+            raise AnsibleActionFail("files must be a non-empty list of files, each with dest and one of template, "
+                                    "src or content")
+        contents, modes, validate = {}, {}, {}
+        for number, entry in enumerate(entries, 1):
+            where = "files[%d]" % number
+            if not isinstance(entry, dict) or set(entry) - set(ENTRY_KEYS):
+                raise AnsibleActionFail("%s: a file is a dictionary of %s" % (where, ", ".join(ENTRY_KEYS)))
+            path = entry.get("dest")
+            if not isinstance(path, str) or not os.path.isabs(path) or path.endswith("/") or \
+                    any(part in (".", "..") for part in path.split("/")):
+                raise AnsibleActionFail("%s: dest must be the absolute path of a file, not %r" % (where, path))
+            name = path.lstrip("/")
+            if name in contents:
+                raise AnsibleActionFail("%s: %s is listed twice" % (where, path))
+            given = [key for key in ("template", "src", "content") if key in entry]
+            if len(given) != 1:
+                raise AnsibleActionFail("%s (%s): give one of template, src or content" % (where, path))
+            contents[name] = self._data(given[0], entry[given[0]], task_vars, where)
+            if "mode" in entry:
+                modes[name] = self._mode("%s.mode" % where, entry["mode"])
+            if entry.get("validate") is not None:
+                if not isinstance(entry["validate"], str) or "%s" not in entry["validate"]:
+                    raise AnsibleActionFail("%s.validate must be a command holding %%s (the candidate file)" % where)
+                validate[name] = entry["validate"]
+        return contents, modes, validate
 
-    @staticmethod
-    def _contents(contents, files):
-        """{path relative to dest: text} from content, each a file that src does not also give."""
-        contents = contents or {}
-        if not isinstance(contents, dict):
-            raise AnsibleActionFail("content must be a dictionary of file names to texts, not a %s"
-                                    % type(contents).__name__)
-        for name, text in contents.items():
-            if not isinstance(name, str) or not name or name.startswith("/") or \
-                    any(part in ("", ".", "..") for part in name.split("/")):
-                raise AnsibleActionFail("content: %r is not a file path relative to dest" % (name,))
-            if not isinstance(text, str):
-                raise AnsibleActionFail("content[%s] must be a text" % name)
-            if name in files:
-                raise AnsibleActionFail("content[%s]: src installs a file of that name too" % name)
-        return contents
+    def _data(self, kind, value, task_vars, where):
+        """The bytes of one file: a role template rendered as ansible.builtin.template does, a controller file, or a
+        text."""
+        if not isinstance(value, str):
+            raise AnsibleActionFail("%s.%s must be a text" % (where, kind))
+        if kind == "content":
+            return to_bytes(value, errors="surrogate_or_strict")
+        if kind == "src":
+            return _read(self._find_needle("files", value))
+        variables = dict(task_vars, ansible_search_path=self._task.get_search_path())
+        lookup = lookup_loader.get("ansible.builtin.template", loader=self._loader, templar=self._templar)
+        return to_bytes(lookup.run([value], variables=variables)[0], errors="surrogate_or_strict")
 
     def _wanted(self, sources, task_vars):
         """{relative path: controller path} of every file, and the relative directories, from src."""

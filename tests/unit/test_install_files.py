@@ -81,12 +81,8 @@ def test_install_files_puts_back_what_drifted_and_check_mode_only_reports_it(col
 @pytest.mark.parametrize("args, message", [
     ({"dest": "relative/dir"}, "dest must be an absolute directory path"),
     ({"mode": "rw-r--r--"}, "mode must be an octal mode"),
-    ({"modes": {"missing.py": "0755"}}, "modes names files that src and content do not hold: missing.py"),
-    ({"content": {"../api.env": "x"}}, "content: '../api.env' is not a file path relative to dest"),
-    ({"content": {"/etc/api.env": "x"}}, "content: '/etc/api.env' is not a file path relative to dest"),
-    ({"validate": {"manage.py": "true"}}, "validate[manage.py] must be a command holding %s"),
-    ({"validate": {"missing.py": "test -s %s"}}, "validate names files that src and content do not hold: missing.py"),
-    ({"content": {"manage.py": "x"}}, "content[manage.py]: src installs a file of that name too"),
+    ({"modes": {"missing.py": "0755"}}, "modes names files that src does not hold: missing.py"),
+    ({"files": [{"content": "x", "dest": "/etc/x"}]}, "files lists each file with its own dest: src, dest, modes"),
 ])
 def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp_path, tree, args, message):
     task = install(tree, tmp_path / "dest")
@@ -96,16 +92,36 @@ def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp
     assert not (tmp_path / "dest").exists()
 
 
-def test_install_files_writes_texts_then_changes_nothing_and_puts_back_a_drifted_one(collection_path, tmp_path):
+@pytest.mark.parametrize("entry, message", [
+    ({"content": "x", "dest": "relative/api.env"}, "files[1]: dest must be the absolute path of a file"),
+    ({"content": "x", "dest": "/etc/job/../api.env"}, "files[1]: dest must be the absolute path of a file"),
+    ({"dest": "/etc/job/api.env"}, "/etc/job/api.env): give one of template, src or content"),
+    ({"content": "x", "src": "y", "dest": "/etc/job/api.env"}, "give one of template, src or content"),
+    ({"content": "x", "dest": "/etc/job/api.env", "validate": "true"}, "files[1].validate must be a command holding %s"),
+    ({"content": "x", "dest": "/etc/job/api.env", "owner": "root"}, "files[1]: a file is a dictionary of template"),
+])
+def test_install_files_refuses_a_bad_file_before_any_change(collection_path, tmp_path, entry, message):
+    entry = dict(entry, dest=entry["dest"].replace("/etc", str(tmp_path / "etc"))) if entry["dest"].startswith("/") \
+        else entry
+    _rc, result, out = play(collection_path, tmp_path, {"integration.demoapp.install_files": {"files": [entry]}})
+    assert result.get("failed") and message in result.get("msg", ""), out
+    assert not (tmp_path / "etc").exists()
+
+
+def test_install_files_writes_listed_files_then_changes_nothing_and_puts_back_a_drifted_one(collection_path, tmp_path):
     dest = tmp_path / "etc-job"
-    task = {"integration.demoapp.install_files": {
-        "content": {"api.env": "TOKEN=secret\n", "api-ca.pem": "PEM\n"}, "dest": str(dest),
-        "modes": {"api.env": "0600"}},
-        "no_log": True}
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "unit.j2").write_text("[Service]\nUser={{ job_user }}\n")
+    task = {"integration.demoapp.install_files": {"files": [
+        {"content": "TOKEN=secret\n", "dest": f"{dest}/api.env", "mode": "0600"},
+        {"content": "PEM\n", "dest": f"{dest}/api-ca.pem"},
+        {"template": "unit.j2", "dest": f"{dest}/job.service"}]},
+        "vars": {"job_user": "reporter"}, "no_log": True}
     rc, result, out = play(collection_path, tmp_path, task)
     assert rc == 0 and result["changed"], out
     assert (dest / "api.env").read_text() == "TOKEN=secret\n"
-    assert modes(dest) == {"api-ca.pem": "0o644", "api.env": "0o600"}
+    assert (dest / "job.service").read_text() == "[Service]\nUser=reporter\n"  # rendered as template renders it
+    assert modes(dest) == {"api-ca.pem": "0o644", "api.env": "0o600", "job.service": "0o644"}
     assert "secret" not in out
 
     assert play(collection_path, tmp_path, task)[1]["changed"] is False
@@ -114,14 +130,15 @@ def test_install_files_writes_texts_then_changes_nothing_and_puts_back_a_drifted
     assert rc == 0 and result["changed"] and (dest / "api.env").read_text() == "TOKEN=secret\n", out
 
 
-def test_install_files_writes_texts_in_sub_directories_creating_only_the_missing_ones(collection_path, tmp_path):
+def test_install_files_creates_only_the_missing_directories_on_the_way(collection_path, tmp_path):
     dest = tmp_path / "etc"
     (dest / "cron.d").mkdir(parents=True)
     (dest / "cron.d").chmod(0o700)  # an existing directory keeps its own mode
     (dest / "cron.d" / "other").write_text("not ours\n")
-    task = {"integration.demoapp.install_files": {
-        "content": {"cron.d/job": "* * * * * root true\n", "job/api.env": "URL=x\n", "issue": "Authorised only\n"},
-        "dest": str(dest), "directory_mode": "0750"}}
+    task = {"integration.demoapp.install_files": {"files": [
+        {"content": "* * * * * root true\n", "dest": f"{dest}/cron.d/job"},
+        {"content": "URL=x\n", "dest": f"{dest}/job/api.env"},
+        {"content": "Authorised only\n", "dest": f"{dest}/issue"}]}}
     rc, result, out = play(collection_path, tmp_path, task, "--check")
     assert rc == 0 and result["changed"] and not (dest / "issue").exists() and not (dest / "job").exists(), out
 
@@ -129,7 +146,7 @@ def test_install_files_writes_texts_in_sub_directories_creating_only_the_missing
     assert rc == 0 and result["changed"], out
     assert result["directories"] == [str(dest / "job")]
     assert modes(dest) == {"cron.d": "0o700", "cron.d/job": "0o644", "cron.d/other": "0o644", "issue": "0o644",
-                           "job": "0o750", "job/api.env": "0o644"}
+                           "job": "0o755", "job/api.env": "0o644"}
     assert (dest / "cron.d" / "job").read_text() == "* * * * * root true\n"
     assert (dest / "cron.d" / "other").read_text() == "not ours\n"
     assert "WARNING" not in out, out
@@ -148,9 +165,9 @@ def test_install_files_validate_keeps_the_old_file_when_the_candidate_is_refused
     (dest / "site.conf").write_text("good\n")
 
     def task(text):
-        return {"integration.demoapp.install_files": {
-            "content": {"site.conf": text, "notes.txt": "free text\n"}, "dest": str(dest),
-            "validate": {"site.conf": "grep -q ^good %s"}}}
+        return {"integration.demoapp.install_files": {"files": [
+            {"content": text, "dest": f"{dest}/site.conf", "validate": "grep -q ^good %s"},
+            {"content": "free text\n", "dest": f"{dest}/notes.txt"}]}}
 
     rc, result, out = play(collection_path, tmp_path, task("bad\n"))
     assert rc != 0 or result.get("failed"), out

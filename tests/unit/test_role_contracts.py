@@ -64,3 +64,14 @@ def test_a_role_that_depends_on_an_internal_one_runs_it(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:]
     for role in ("application", "aws"):
         assert f"integration.demoapp.{role} : Refuse a direct call" in proc.stdout, proc.stdout
+
+
+def test_galaxy_declares_exactly_the_collections_the_content_uses():
+    """Every collection a role, playbook or plugin names by FQCN is a dependency in galaxy.yml, and nothing else."""
+    import re
+
+    used = set()
+    for path in [*(ROOT / "roles").rglob("*.yml"), *(ROOT / "playbooks").glob("*.yml"), *(ROOT / "plugins").rglob("*.py")]:
+        used |= set(re.findall(r"\b(ansible\.posix|amazon\.aws|community\.[a-z_]+)\.[a-z_]+", path.read_text()))
+    declared = set(yaml.safe_load((ROOT / "galaxy.yml").read_text())["dependencies"])
+    assert declared == used
