@@ -56,7 +56,10 @@ pytest_strict() {  # pytest, but "no tests ran" (exit 5) is a failure
 sanity() {
   local dest="$DEMOAPP_CACHE/sanity/ansible_collections/integration/demoapp"
   "$ROOT/scripts/ansible-test-offline.sh" >/dev/null || return 1
-  rm -rf "$dest" && mkdir -p "$dest"
+  rm -rf "$DEMOAPP_CACHE/sanity" && mkdir -p "$dest" "$DEMOAPP_CACHE/sanity/ansible_collections/community"
+  # pg_schema's doc fragment and module_utils come from community.postgresql: in the same tree, as ansible-test wants.
+  ln -s "$(python -c 'import ansible_collections.community.postgresql as c; print(c.__path__[0])')" \
+    "$DEMOAPP_CACHE/sanity/ansible_collections/community/postgresql" || return 1
   git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
     | xargs -0 cp --parents -P -t "$dest" || return 1
   # ansible-test prints pip's chatter: keep it in a log, show it on failure.

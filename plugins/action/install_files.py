@@ -35,25 +35,11 @@ class ActionModule(ActionBase):
         mode = self._mode("mode", args.get("mode", "0644"))
         directory_mode = self._mode("directory_mode", args.get("directory_mode", "0755"))
         if "files" in args:
-            mixed = [option for option in TREE_ONLY if option in args]
-            if mixed:
-                raise AnsibleActionFail("files lists each file with its own dest: %s cannot go with it" % ", ".join(mixed))
-            # Every file by its path under /, and only those (and the directories on their way) are read.
             dest, files, directories = "/", {}, ["."]
-            contents, modes, validate = self._entries(args["files"], task_vars)
+            contents, modes, validate = self._listed(args, task_vars)
         else:
-            dest = args.get("dest")
-            if not dest or not os.path.isabs(dest):
-                raise AnsibleActionFail("dest must be an absolute directory path, not %r" % (dest,))
-            dest = dest.rstrip("/") or "/"
-            if not args.get("src"):
-                raise AnsibleActionFail("src (a tree or files to put into dest) or files (each with its dest) is required")
-            files, directories = self._wanted(args.get("src"), task_vars)
+            dest, files, directories, modes = self._tree(args, task_vars)
             contents, validate = {}, {}
-            modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
-            unknown = sorted(set(modes) - set(files))
-            if unknown:
-                raise AnsibleActionFail("modes names files that src does not hold: %s" % ", ".join(unknown))
         # Directories on the way to a text's file: created when missing, left as they are when present.
         on_the_way = sorted(set(up for name in contents for up in _ancestors(os.path.dirname(name)) if up)
                             - set(directories))
@@ -94,6 +80,27 @@ class ActionModule(ActionBase):
             dest, len(result["files"]), len(result["directories"]),
             "would change" if self._task.check_mode else "changed")) if result["changed"] else "%s: all in place" % dest
         return result
+
+    def _listed(self, args, task_vars):
+        """files: every file by its path under /; only those (and the directories on their way) are read."""
+        mixed = [option for option in TREE_ONLY if option in args]
+        if mixed:
+            raise AnsibleActionFail("files lists each file with its own dest: %s cannot go with it" % ", ".join(mixed))
+        return self._entries(args["files"], task_vars)
+
+    def _tree(self, args, task_vars):
+        """src and dest: (dest, {relative path: controller path}, relative directories, {relative path: mode})."""
+        dest = args.get("dest")
+        if not dest or not os.path.isabs(dest):
+            raise AnsibleActionFail("dest must be an absolute directory path, not %r" % (dest,))
+        if not args.get("src"):
+            raise AnsibleActionFail("src (a tree for dest) or files (each with its dest) is required")
+        files, directories = self._wanted(args.get("src"), task_vars)
+        modes = dict((k, self._mode("modes[%s]" % k, v)) for k, v in (args.get("modes") or {}).items())
+        unknown = sorted(set(modes) - set(files))
+        if unknown:
+            raise AnsibleActionFail("modes names files that src does not hold: %s" % ", ".join(unknown))
+        return dest.rstrip("/") or "/", files, directories, modes
 
     @staticmethod
     def _mode(name, value):

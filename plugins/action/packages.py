@@ -69,4 +69,3 @@ class ActionModule(ActionBase):
                       msg=("would install: %s" % ", ".join(missing)) if missing else "all installed",
                       diff=dict(before="", after="".join(n + "\n" for n in missing)))
         return result
-

@@ -99,7 +99,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(dir=dict(type="path", required=True),
                            paths=dict(type="list", elements="path", default=[]),
-                           key_owners=dict(type="list", elements="str", default=[]),
+                           key_owners=dict(type="list", elements="str", default=[], no_log=False),
                            skip=dict(type="list", elements="path", default=[])),
         supports_check_mode=True,
     )

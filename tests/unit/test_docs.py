@@ -49,7 +49,7 @@ def test_every_link_of_a_page_leads_to_a_file_and_heading_that_exist(page):
     for href in links(page):
         if re.match(r"^[a-z]+:", href):
             continue  # an address outside the checkout
-        path, _, anchor = href.partition("#")
+        path, _hash, anchor = href.partition("#")
         target = (page.parent / path).resolve() if path else page
         assert target.exists(), f"{href}: no {target}"
         if anchor:

@@ -97,7 +97,7 @@ def test_install_files_refuses_bad_values_before_any_change(collection_path, tmp
     ({"content": "x", "dest": "/etc/job/../api.env"}, "files[1]: dest must be the absolute path of a file"),
     ({"dest": "/etc/job/api.env"}, "/etc/job/api.env): give one of template, src or content"),
     ({"content": "x", "src": "y", "dest": "/etc/job/api.env"}, "give one of template, src or content"),
-    ({"content": "x", "dest": "/etc/job/api.env", "validate": "true"}, "files[1].validate must be a command holding %s"),
+    ({"content": "x", "dest": "/etc/job/api.env", "validate": "true"}, "files[1].validate must be a command"),
     ({"content": "x", "dest": "/etc/job/api.env", "owner": "root"}, "files[1]: a file is a dictionary of template"),
 ])
 def test_install_files_refuses_a_bad_file_before_any_change(collection_path, tmp_path, entry, message):
@@ -108,7 +108,7 @@ def test_install_files_refuses_a_bad_file_before_any_change(collection_path, tmp
     assert not (tmp_path / "etc").exists()
 
 
-def test_install_files_writes_listed_files_then_changes_nothing_and_puts_back_a_drifted_one(collection_path, tmp_path):
+def test_install_files_writes_listed_files_then_changes_nothing_and_puts_back_a_drift(collection_path, tmp_path):
     dest = tmp_path / "etc-job"
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "unit.j2").write_text("[Service]\nUser={{ job_user }}\n")

@@ -71,7 +71,8 @@ def test_galaxy_declares_exactly_the_collections_the_content_uses():
     import re
 
     used = set()
-    for path in [*(ROOT / "roles").rglob("*.yml"), *(ROOT / "playbooks").glob("*.yml"), *(ROOT / "plugins").rglob("*.py")]:
+    content = [*(ROOT / "roles").rglob("*.yml"), *(ROOT / "playbooks").glob("*.yml"), *(ROOT / "plugins").rglob("*.py")]
+    for path in content:
         used |= set(re.findall(r"\b(ansible\.posix|amazon\.aws|community\.[a-z_]+)\.[a-z_]+", path.read_text()))
     declared = set(yaml.safe_load((ROOT / "galaxy.yml").read_text())["dependencies"])
     assert declared == used
