@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 name: audit
 type: notification
 short_description: Records each playbook run and its changed tasks in the operations API's audit trail
+version_added: 2.0.0
 description:
   - At the end of a playbook run, sends one record to the operations API (the C(integration.demoapp.securestack) role)
     with the service credential - C(POST /api/audit/playbook-run) - where it becomes an audit event

@@ -257,6 +257,49 @@ def test_bad_input_gets_400_or_415_with_a_clear_message_never_a_500(world, body,
     assert response.json()["error"]
 
 
+DEEP = "[" * 10000 + "]" * 10000
+MALFORMED = [  # method, path, body, content type: each got a 500 (or, for invalid UTF-8, a 200 with nothing)
+    ("GET", "/api/backups?server=%00", "", "application/json"),
+    ("GET", "/api/incidents?state=open%00", "", "application/json"),
+    ("GET", "/api/backups?server=%ff%fe", "", "application/json"),
+    ("GET", "/api/servers/%00", "", "application/json"),
+    ("POST", "/api/auth/refresh", '{"refresh": ' + DEEP + "}", "application/json"),
+    ("POST", "/api/incidents", '{"server": "web1", "title": ' + DEEP + "}", "application/json"),
+    ("POST", "/api/incidents", '{"server": "web1", "title": "x"}', "application/json; charset=rot13"),
+    ("POST", "/api/incidents", '{"server": "web1", "title": "x"}', "application/json; charset=no-such-charset"),
+    ("POST", "/api/servers", b'{"name": "\xff\xfe"}', "application/json"),
+    ("POST", "/api/servers", '{"name": "nul\\u0000byte"}', "application/json"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type"), MALFORMED,
+                         ids=[f"{m} {p} {ct.split('; ')[-1]}" for m, p, _b, ct in MALFORMED])
+def test_a_malformed_request_gets_a_4xx_json_answer_never_a_500(world, method, path, body, content_type):
+    response = client(world, "admin").generic(method, path, body, content_type=content_type)
+    assert 400 <= response.status_code < 500, response.content[:300]
+    assert response.json()["error"]
+
+
+def test_a_list_of_1000_servers_costs_a_fixed_number_of_queries(world):
+    """Each server's users come from one query for the whole page, not one query per server."""
+    from console.models import Server
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        servers = Server.objects.bulk_create(Server(name=f"bulk-{i:04d}") for i in range(1000))
+        Server.users.through.objects.bulk_create(Server.users.through(server_id=server.pk, user_id=world["admin"].pk)
+                                                 for server in servers)
+        with CaptureQueriesContext(connection) as queries:
+            response = client(world, "admin").get("/api/servers")
+        assert response.status_code == 200 and len(response.json()) >= 1000
+        assert len(queries) <= 4, [q["sql"][:120] for q in queries][:10]
+        raise Rollback
+
+
 def test_an_unknown_path_is_a_json_404(world):
     response = client(world, "admin").get("/api/nothing-here")
     assert response.status_code == 404 and response.json() == {"error": "not found"}

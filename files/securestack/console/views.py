@@ -55,6 +55,11 @@ def visible_servers(user):
     return Server.objects.filter(users=user)
 
 
+def listed_servers(user):
+    """visible_servers with each server's users read in one more query (not one query per server)."""
+    return visible_servers(user).prefetch_related("users")
+
+
 class ServerViewSet(viewsets.ModelViewSet):
     serializer_class = ServerSerializer
     authentication_classes = AUTHENTICATION
@@ -63,7 +68,7 @@ class ServerViewSet(viewsets.ModelViewSet):
                "update": {ADMIN, SERVICE}, "partial_update": {ADMIN, SERVICE}, "destroy": {ADMIN}}
 
     def get_queryset(self):
-        return visible_servers(self.request.user)
+        return listed_servers(self.request.user)
 
     def perform_create(self, serializer):
         server = serializer.save()

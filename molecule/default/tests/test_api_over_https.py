@@ -228,11 +228,17 @@ def test_a_burst_of_logins_is_rate_limited(host, other):
     assert set(codes) <= {"200", "429"}
 
 
-def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other):
+# A Basic user name with spaces used to shift the fields of nginx's log line: the jail matched none of them.
+BASIC = "-H 'Authorization: Basic YSBiIGMgZDpwYXNzd29yZA=='"  # "a b c d:password"
+
+
+@pytest.mark.parametrize("extra", ["", BASIC], ids=["plain", "basic header with spaces"])
+def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other, extra):
     # Refused (401) or beyond the rate limit (429): fail2ban counts both.
+    body = shlex.quote(json.dumps({"username": "admin", "password": "not the password"}))
     try:
         for _attempt in range(6):
-            login(client, host, "admin", "not the password")
+            curl(client, host, "/api/auth/login", "-X POST -H 'Content-Type: application/json'", extra, f"-d {body}")
         banned = False
         for _wait in range(20):
             if "securestack-login" in host.check_output("fail2ban-client status securestack-login") and \
@@ -244,3 +250,24 @@ def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, 
         assert other.run(f"curl -sk -m 5 -o /dev/null https://{target_name(host)}/api/health").rc == 0
     finally:
         host.run("fail2ban-client unban --all")
+
+
+MALFORMED = [  # what nginx or the API refuses, each in JSON: (curl arguments, path, expected status)
+    ("{bearer}", "/api/backups?server=%00", 400),
+    ("{bearer}", "/api/incidents?state=open%ff", 400),
+    ("-X POST -H 'Content-Type: application/json; charset=rot13' -d '{{}}' {bearer}", "/api/incidents", 415),
+    ("-X POST -H 'Content-Type: application/json' --data-binary @/tmp/big {bearer}", "/api/incidents", 413),
+    ("", "/api/" + "x" * 9000, 414),
+    ("-H 'Host:'", "/api/health", 400),
+]
+
+
+@pytest.mark.parametrize(("args", "path", "expected"), MALFORMED, ids=[str(m[2]) + " " + m[1][:30] for m in MALFORMED])
+def test_a_malformed_request_gets_a_4xx_json_answer(host, other, args, path, expected):
+    """From the other target (the client is banned and unbanned by the tests above)."""
+    if target_name(host) != "api13":
+        pytest.skip("once is enough")
+    other.run_expect([0], "head -c 2000000 /dev/zero | tr '\\0' 'a' > /tmp/big")
+    status, headers, body = curl(other, host, path, args.format(bearer=bearer(other, host)))
+    assert status == expected, body[:300]
+    assert headers.get("content-type", "").startswith("application/json") and json.loads(body)["error"], body[:300]

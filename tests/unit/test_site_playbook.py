@@ -1,0 +1,70 @@
+"""playbooks/site.yml installs the packages of every role a host gets before the plays that run them: its list of
+the roles by group (_site_roles) is the plays' own, so that no role's packages are left out of the transaction."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+# The plays' host patterns, by the _site_roles key whose hosts they run on.
+PATTERNS = {"db:batch": "all", "db": "db", "batch": "batch", "api:&db": "api"}
+
+
+def plays():
+    return yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+
+
+def roles_of(play):
+    """The collection's roles a play runs: its roles: entries and its import_role tasks."""
+    names = [entry["role"] for entry in play.get("roles", [])]
+    names += [task["ansible.builtin.import_role"]["name"] for task in play.get("tasks", [])
+              if "ansible.builtin.import_role" in task]
+    return [name.removeprefix("integration.demoapp.") for name in names]
+
+
+def test_the_package_transaction_knows_the_roles_of_every_play():
+    site = plays()
+    by_group = {}
+    for play in site:
+        roles = roles_of(play)
+        if roles:
+            assert play["hosts"] in PATTERNS, f"{play['name']}: hosts {play['hosts']} is not a group of _site_roles"
+            by_group.setdefault(PATTERNS[play["hosts"]], []).extend(roles)
+    listed = site[0]["vars"]["_site_roles"]
+    assert {group: sorted(roles) for group, roles in listed.items()} == \
+        {group: sorted(roles) for group, roles in by_group.items()}
+
+
+def test_every_role_of_the_site_lists_its_packages_in_one_variable():
+    for roles in plays()[0]["vars"]["_site_roles"].values():
+        for role in roles:
+            defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text())
+            assert f"{role}_packages" in defaults, role
+            assert "_packages }}" in (ROOT / "roles" / role / "tasks" / "packages.yml").read_text(), role
+
+
+def test_role_packages_gives_each_roles_list_as_the_role_would_install_it(collection_path, tmp_path):
+    """The role's default, rendered with its other defaults; what the play or the inventory sets wins."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "play.yml").write_text(json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"ansible.builtin.copy": {"dest": str(tmp_path / "out.json"), "content": "{{ found | to_json }}"},
+         "vars": {"found": {
+             "defaults": "{{ lookup('integration.demoapp.role_packages', ['updates', 'firewall'], 'fail2ban') }}",
+             "set": "{{ lookup('integration.demoapp.role_packages', 'updates', 'operations', 'firewall') }}"}}}]}]))
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", f"ansible_python_interpreter={sys.executable}", "-e",
+                           '{"updates_unattended": false, "operations_backup_s3_bucket": "b", '
+                           '"firewall_packages": ["nftables", "conntrack"]}',
+                           str(tmp_path / "play.yml")], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_path)))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    found = json.loads((tmp_path / "out.json").read_text())
+    # -e applies to both lookups: updates without unattended-upgrades, operations with boto3, the firewall's own list
+    assert found["set"] == ["python3", "cron", "logrotate", "python3-psycopg2", "python3-boto3", "nftables",
+                            "conntrack"]
+    assert found["defaults"] == ["python3", "cron", "logrotate", "nftables", "conntrack", "fail2ban",
+                                 "python3-systemd", "whois"]
