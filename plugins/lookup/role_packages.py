@@ -80,7 +80,6 @@ class LookupModule(LookupBase):
 def _flattened(terms):
     for term in terms:
         if isinstance(term, (list, tuple)):
-            for item in _flattened(term):
-                yield item
+            yield from _flattened(term)
         else:
             yield term
