@@ -228,12 +228,7 @@ def test_a_burst_of_logins_is_rate_limited(host, other):
     assert set(codes) <= {"200", "429"}
 
 
-# A Basic user name with spaces used to shift the fields of nginx's log line: the jail matched none of them.
-BASIC = "-H 'Authorization: Basic YSBiIGMgZDpwYXNzd29yZA=='"  # "a b c d:password"
-
-
-@pytest.mark.parametrize("extra", ["", BASIC], ids=["plain", "basic header with spaces"])
-def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other, extra):
+def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, other):
     # Refused (401) or beyond the rate limit (429): fail2ban counts both.
     body = shlex.quote(json.dumps({"username": "admin", "password": "not the password"}))
     health = f"curl -sk -m 5 -o /dev/null https://{target_name(host)}/api/health"
@@ -241,7 +236,7 @@ def test_repeated_failed_logins_get_the_client_banned_and_only_it(host, client, 
     assert wait_for(lambda: client.run(health).rc == 0, seconds=60), "the client is still banned"
     try:
         for _attempt in range(6):
-            curl(client, host, "/api/auth/login", "-X POST -H 'Content-Type: application/json'", extra, f"-d {body}")
+            curl(client, host, "/api/auth/login", "-X POST -H 'Content-Type: application/json'", f"-d {body}")
         banned = False
         for _wait in range(20):
             if "securestack-login" in host.check_output("fail2ban-client status securestack-login") and \
