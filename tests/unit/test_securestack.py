@@ -133,9 +133,9 @@ def test_the_permission_matrix(world, who, method, path, body, expected):
 
 
 def test_a_user_lists_only_the_servers_associated_with_them(world):
-    names = [server["name"] for server in request(world, "user", "get", "/api/servers").json()]
+    names = [server["name"] for server in request(world, "user", "get", "/api/servers").json()["results"]]
     assert names == ["web1"]
-    assert {b["server"] for b in request(world, "user", "get", "/api/backups").json()} == {"web1"}
+    assert {b["server"] for b in request(world, "user", "get", "/api/backups").json()["results"]} == {"web1"}
 
 
 def login(world, username, password):
@@ -295,7 +295,7 @@ def test_a_list_of_1000_servers_costs_a_fixed_number_of_queries(world):
                                                  for server in servers)
         with CaptureQueriesContext(connection) as queries:
             response = client(world, "admin").get("/api/servers")
-        assert response.status_code == 200 and len(response.json()) >= 1000
+        assert response.status_code == 200 and response.json()["count"] >= 1000
         assert len(queries) <= 4, [q["sql"][:120] for q in queries][:10]
         raise Rollback
 
@@ -384,3 +384,303 @@ def test_converge_applies_pending_migrations_once_and_a_dry_run_applies_none(pg,
     assert converge() == dry
     assert tables() > 0
     assert converge() == {"migrations": [], "admin": "unchanged"}
+
+
+# Accounts: registration, password change, logout, administration.
+
+def make_user(name=None, password="Usable pw 0123456", **fields):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(name or "u-" + uuid.uuid4().hex[:8], password=password, **fields)
+
+
+def as_user(user):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return api
+
+
+def anonymous_post(path, body):
+    from rest_framework.test import APIClient
+
+    return APIClient().post(path, body, format="json")
+
+
+@pytest.mark.parametrize(("mode", "created", "login_before_approval"), [
+    ("approval", "pending", 401), ("open", "active", 200), ("closed", None, 401)])
+def test_registration_in_each_mode(world, mode, created, login_before_approval):
+    from django.test import override_settings
+
+    name = "reg-" + uuid.uuid4().hex[:8]
+    with override_settings(REGISTRATION=mode):
+        response = anonymous_post("/api/auth/register", {"username": name, "password": "Fresh pw for reg 42"})
+    if created is None:
+        assert response.status_code == 403 and "closed" in response.json()["error"]
+    else:
+        assert response.status_code == 201 and response.json() == {"username": name, "status": created}
+    assert login(world, name, "Fresh pw for reg 42").status_code == login_before_approval
+    if mode == "approval":
+        user_id = next(u["id"] for u in client(world, "admin").get("/api/users?status=pending&page_size=1000")
+                       .json()["results"] if u["username"] == name)
+        assert client(world, "admin").post(f"/api/users/{user_id}/approve").json()["status"] == "active"
+        assert login(world, name, "Fresh pw for reg 42").status_code == 200
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"username": "weak-" + uuid.uuid4().hex[:6], "password": "password123"}, "password"),  # common, short
+    ({"username": "digits-" + uuid.uuid4().hex[:6], "password": "83920174650192"}, "password"),  # numeric
+    ({"username": "alice", "password": "Fresh pw for reg 42"}, "username"),  # taken
+    ({"username": "bad name!", "password": "Fresh pw for reg 42"}, "username"),
+    ({"username": "x", "password": "Fresh pw for reg 42", "is_staff": True}, "is_staff"),  # mass assignment
+    ({"username": "x"}, "password"),
+])
+def test_registration_refuses_weak_passwords_taken_names_and_extra_fields(world, body, field):
+    response = anonymous_post("/api/auth/register", body)
+    assert response.status_code == 400 and field in response.json()["detail"], response.content
+
+
+def test_a_password_change_needs_the_old_password_and_ends_the_other_sessions(world):
+    from rest_framework.test import APIClient
+
+    user = make_user()
+    old = login(world, user.username, "Usable pw 0123456").json()
+    api = as_user(user)
+    wrong = api.post("/api/auth/password", {"old_password": "not it at all", "new_password": "Brand new pw 4242"},
+                     format="json")
+    assert wrong.status_code == 400 and "old_password" in wrong.json()["detail"]
+    weak = api.post("/api/auth/password", {"old_password": "Usable pw 0123456", "new_password": "short"},
+                    format="json")
+    assert weak.status_code == 400 and "new_password" in weak.json()["detail"]
+    assert api.post("/api/auth/password", {"old_password": "Usable pw 0123456", "new_password": "Brand new pw 4242"},
+                    format="json").status_code == 200
+    assert login(world, user.username, "Usable pw 0123456").status_code == 401
+    assert login(world, user.username, "Brand new pw 4242").status_code == 200
+    assert APIClient().post("/api/auth/refresh", {"refresh": old["refresh"]}, format="json").status_code == 401
+
+
+def test_logout_revokes_the_refresh_token(world):
+    from rest_framework.test import APIClient
+
+    user = make_user()
+    tokens = login(world, user.username, "Usable pw 0123456").json()
+    assert anonymous_post("/api/auth/logout", {"refresh": tokens["refresh"]}).status_code == 200
+    assert APIClient().post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    assert anonymous_post("/api/auth/logout", {"refresh": tokens["refresh"]}).status_code == 401
+    assert anonymous_post("/api/auth/logout", {"refresh": "not.a.token"}).status_code == 401
+
+
+@pytest.mark.parametrize("how", ["deactivate", "delete"])
+def test_a_deactivated_or_deleted_users_tokens_stop_working_at_once(world, how):
+    from rest_framework.test import APIClient
+
+    user = make_user()
+    tokens = login(world, user.username, "Usable pw 0123456").json()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api.get("/api/servers").status_code == 200
+    if how == "deactivate":
+        assert client(world, "admin").post(f"/api/users/{user.pk}/deactivate").status_code == 200
+    else:
+        assert client(world, "admin").delete(f"/api/users/{user.pk}").status_code == 204
+    assert api.get("/api/servers").status_code == 401
+    assert APIClient().post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+
+
+def test_the_last_administrator_cannot_be_demoted_and_nobody_removes_their_own_right(world):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    others = list(users.filter(is_staff=True, is_active=True).exclude(pk=world["admin"].pk))
+    users.filter(pk__in=[u.pk for u in others]).update(is_staff=False)  # root-admin is the only administrator
+    try:
+        admin = client(world, "admin")
+        me = world["admin"].pk
+        for action in ("revoke-admin", "deactivate"):
+            refused = admin.post(f"/api/users/{me}/{action}")
+            assert refused.status_code == 409 and "yourself" in refused.json()["error"]
+        assert admin.delete(f"/api/users/{me}").status_code == 409
+        second = make_user(is_staff=True)
+        assert as_user(second).post(f"/api/users/{me}/revoke-admin").status_code == 200  # two admins: allowed
+        refused = admin.post(f"/api/users/{second.pk}/revoke-admin")  # root-admin is no longer one: 403
+        assert refused.status_code == 403
+        last = as_user(second).post(f"/api/users/{second.pk}/revoke-admin")
+        assert last.status_code == 409
+        users.filter(pk=me).update(is_staff=True)
+        assert users.get(pk=second.pk).is_staff
+    finally:
+        users.filter(pk__in=[u.pk for u in others] + [world["admin"].pk]).update(is_staff=True)
+
+
+@pytest.mark.parametrize(("action", "method", "path", "body"), [
+    ("user.approve", "post", "approve", None),
+    ("user.deactivate", "post", "deactivate", None),
+    ("user.grant_admin", "post", "grant-admin", None),
+    ("user.revoke_admin", "post", "revoke-admin", None),
+    ("user.servers", "post", "servers", {"servers": ["web1"]}),
+    ("user.delete", "delete", "", None),
+])
+def test_every_administration_action_writes_an_audit_row(world, action, method, path, body):
+    from console.models import AuditEvent
+
+    target = make_user(is_staff=action == "user.revoke_admin", is_active=action != "user.approve")
+    before = AuditEvent.objects.filter(action=action, object=target.username).count()
+    url = f"/api/users/{target.pk}" + (f"/{path}" if path else "")
+    response = getattr(client(world, "admin"), method)(url, body, format="json")
+    assert response.status_code in (200, 204), response.content
+    assert AuditEvent.objects.filter(action=action, object=target.username, actor="root-admin").count() == before + 1
+
+
+def test_only_administrators_manage_users_and_a_user_sees_their_servers(world):
+    assert client(world, "user").get("/api/users").status_code == 403
+    assert client(world, "service").get("/api/users").status_code == 401
+    assert client(world, "user").post(f"/api/users/{world['alice'].pk}/grant-admin").status_code == 403
+    me = client(world, "user").get("/api/auth/me").json()
+    assert me == {"username": "alice", "is_admin": False, "servers": ["web1"]}
+    unknown = client(world, "admin").post(f"/api/users/{world['alice'].pk}/servers", {"servers": ["nowhere"]},
+                                          format="json")
+    assert unknown.status_code == 400 and "nowhere" in unknown.content.decode()
+
+
+# Lists: pages, filters, ordering, a constant number of queries, and the schema.
+
+def test_lists_are_paginated_with_a_bounded_page_size(world):
+    from console.models import Server
+    from django.db import transaction
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        Server.objects.bulk_create(Server(name=f"page-{i:04d}") for i in range(1100))
+        admin = client(world, "admin")
+        first = admin.get("/api/servers").json()
+        assert len(first["results"]) == 50 and first["count"] >= 1100 and first["previous"] is None
+        assert "page=2" in first["next"]
+        assert len(admin.get("/api/servers?page_size=7&page=2").json()["results"]) == 7
+        assert len(admin.get("/api/servers?page_size=100000").json()["results"]) == 1000
+        beyond = admin.get("/api/servers?page=1000")
+        assert beyond.status_code == 404 and beyond.json()["error"]
+        raise Rollback
+
+
+FILTERS = [  # path, field of each result, expected value
+    ("/api/servers?status=maintenance", "status", "maintenance"),
+    ("/api/servers?name=web2", "name", "web2"),
+    ("/api/incidents?state=resolved", "state", "resolved"),
+    ("/api/incidents?server=web2", "server", "web2"),
+    ("/api/incidents?severity=critical", "severity", "critical"),
+    ("/api/backups?server=web2", "server", "web2"),
+    ("/api/backups?state=failed", "state", "failed"),
+    ("/api/audit?actor=filter-actor", "actor", "filter-actor"),
+    ("/api/audit?action=filter.action", "action", "filter.action"),
+    ("/api/users?status=inactive", "status", "inactive"),
+]
+
+
+@pytest.fixture(scope="module")
+def varied(world):
+    """At least one row on each side of every filter."""
+    from console.models import AuditEvent, BackupTask, Incident, Server
+    from django.utils import timezone
+
+    Server.objects.create(name="filter-maint", status="maintenance")
+    for state in ("open", "resolved"):
+        Incident.objects.create(server=world["web2"], title="f", opened_by="seed", state=state, severity="critical")
+    BackupTask.objects.create(server=world["web2"], kind="daily", started_at=timezone.now(), state="failed")
+    AuditEvent.objects.create(actor="filter-actor", action="filter.action")
+    make_user(is_active=False)
+
+
+@pytest.mark.parametrize(("path", "field", "value"), FILTERS, ids=[p for p, _f, _v in FILTERS])
+def test_each_filter_keeps_only_the_matching_rows(world, varied, path, field, value):
+    admin = client(world, "admin")
+    everything = admin.get(path.split("?")[0] + "?page_size=1000").json()["results"]
+    filtered = admin.get(path + "&page_size=1000").json()["results"]
+    assert filtered and all(row[field] == value for row in filtered)
+    assert any(row[field] != value for row in everything)
+
+
+def test_the_audit_trail_filters_by_time_range(world, varied):
+    admin = client(world, "admin")
+    assert admin.get("/api/audit?until=2000-01-01").json()["count"] == 0
+    recent = admin.get("/api/audit?since=2000-01-01T00:00:00Z&until=2999-01-01").json()
+    assert recent["count"] == admin.get("/api/audit").json()["count"] > 0
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/api/incidents?state=closed", "expected one of open, resolved"),
+    ("/api/servers?colour=blue", "unknown parameter"),
+    ("/api/audit?since=yesterday", "ISO 8601"),
+    ("/api/servers?ordering=password", "unknown field"),
+])
+def test_a_wrong_filter_or_ordering_is_a_400_naming_it(world, path, message):
+    response = client(world, "admin").get(path)
+    assert response.status_code == 400 and message in response.content.decode(), response.content
+    assert response.json()["error"]
+
+
+def test_ordering(world, varied):
+    admin = client(world, "admin")
+    names = [s["name"] for s in admin.get("/api/servers?ordering=-name&page_size=1000").json()["results"]]
+    assert names == sorted(names, reverse=True) and len(names) > 2
+    times = [e["time"] for e in admin.get("/api/audit?ordering=time&page_size=1000").json()["results"]]
+    assert times == sorted(times)
+
+
+LISTS = ["/api/servers", "/api/backups", "/api/incidents", "/api/audit", "/api/users"]
+
+
+@pytest.fixture(scope="module")
+def many_rows(world):
+    """200 more rows in every list, each with relations (users with servers, servers with users)."""
+    from console.models import AuditEvent, BackupTask, Incident, Server
+    from django.contrib.auth import get_user_model
+
+    servers = Server.objects.bulk_create(Server(name=f"q-{i}-{uuid.uuid4().hex[:6]}") for i in range(200))
+    users = get_user_model().objects.bulk_create(get_user_model()(username=f"q-{i}-{uuid.uuid4().hex[:6]}",
+                                                                  password="!") for i in range(200))
+    Server.users.through.objects.bulk_create(Server.users.through(server_id=server.pk, user_id=user.pk)
+                                             for server, user in zip(servers, users))
+    Server.users.through.objects.bulk_create(Server.users.through(server_id=server.pk, user_id=world["admin"].pk)
+                                             for server in servers)
+    BackupTask.objects.bulk_create(BackupTask(server=server, kind="daily", started_at=NOW, state="ok")
+                                   for server in servers)
+    Incident.objects.bulk_create(Incident(server=server, title="q", opened_by="seed") for server in servers)
+    AuditEvent.objects.bulk_create(AuditEvent(actor="q", action="q") for _ in range(200))
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_costs_the_same_number_of_queries_for_5_or_200_rows(world, many_rows, path):
+    """No per-row lookups: the queries of a page of 5 rows and of a page of 200 rows are as many."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (5, 200):
+        with CaptureQueriesContext(connection) as queries:
+            response = client(world, "admin").get(f"{path}?page_size={size}")
+        assert response.status_code == 200 and len(response.json()["results"]) == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 6, counts
+
+
+def test_the_schema_describes_every_route(world):
+    from django.urls import get_resolver
+
+    schema = client(world, "anonymous").get("/api/schema")
+    assert schema.status_code == 200 and schema.json()["openapi"].startswith("3.")
+    described = set(schema.json()["paths"])
+    routes = set()
+    for pattern in get_resolver().url_patterns:
+        if hasattr(pattern, "url_patterns"):  # the router's
+            for sub in pattern.url_patterns:
+                routes.add("/api/" + str(sub.pattern).lstrip("^").rstrip("$"))
+        else:
+            routes.add("/" + str(pattern.pattern))
+    expected = {route.replace("(?P<pk>[^/.]+)", "{id}") for route in routes if route != "/api/schema"}
+    assert expected and expected <= described, sorted(expected - described)
+    parameters = {p["name"] for p in schema.json()["paths"]["/api/incidents"]["get"]["parameters"]}
+    assert {"page", "page_size", "state", "server", "ordering"} <= parameters

@@ -68,3 +68,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-time", "-id"]
+
+
+class Account(models.Model):
+    """A registered account (POST /api/auth/register): in approval mode it stays inactive until an administrator
+    approves it. Users created otherwise (the bootstrapped administrator) have none."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account")
+    registered_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True, default="")

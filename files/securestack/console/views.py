@@ -1,16 +1,16 @@
 """The API. Every critical action writes an audit event (audit.record)."""
 
 from django.db import connection
-from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import TokenObtainPairView
 
 from . import audit
+from .lists import choice, text, time
 from .models import AuditEvent, BackupTask, Incident, Server
 from .permissions import Matrix, ServiceTokenAuthentication, is_admin, is_service
 from .serializers import AuditSerializer, BackupSerializer, IncidentSerializer, PlaybookRunSerializer, ServerSerializer
@@ -33,19 +33,19 @@ class LoginView(TokenObtainPairView):
         return response
 
 
-class RefreshView(TokenRefreshView):
-    """POST {refresh} -> {access}."""
+class HealthView(APIView):
+    """GET, no authentication: 200 when the database answers, 503 otherwise."""
 
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
 
-@require_GET
-def health(request):
-    """No authentication: 200 when the database answers, 503 otherwise."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:  # any database failure is "unhealthy", said without details
-        return JsonResponse({"status": "unhealthy", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    def get(self, request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:  # any database failure is "unhealthy", said without details
+            return Response({"status": "unhealthy", "database": "unreachable"}, status=503)
+        return Response({"status": "ok", "database": "ok"})
 
 
 def visible_servers(user):
@@ -66,6 +66,8 @@ class ServerViewSet(viewsets.ModelViewSet):
     permission_classes = [Matrix]
     allowed = {"list": {ADMIN, USER, SERVICE}, "retrieve": {ADMIN, USER, SERVICE}, "create": {ADMIN, SERVICE},
                "update": {ADMIN, SERVICE}, "partial_update": {ADMIN, SERVICE}, "destroy": {ADMIN}}
+    list_filters = {"status": choice("status", [value for value, _label in Server.STATUSES]), "name": text("name")}
+    ordering_fields = ["name", "status", "created_at"]
 
     def get_queryset(self):
         return listed_servers(self.request.user)
@@ -85,17 +87,17 @@ class ServerViewSet(viewsets.ModelViewSet):
 
 class BackupViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                     viewsets.GenericViewSet):
-    """GET ?server=<name> lists one server's history; POST records a run (service or administrator)."""
+    """GET ?server=<name>&state=ok|failed lists the history; POST records a run (service or administrator)."""
 
     serializer_class = BackupSerializer
     authentication_classes = AUTHENTICATION
     permission_classes = [Matrix]
     allowed = {"list": {ADMIN, USER}, "retrieve": {ADMIN, USER}, "create": {ADMIN, SERVICE}}
+    list_filters = {"server": text("server__name"), "state": choice("state", [v for v, _l in BackupTask.STATES])}
+    ordering_fields = ["started_at", "ended_at", "size", "state"]
 
     def get_queryset(self):
-        backups = BackupTask.objects.filter(server__in=visible_servers(self.request.user)).select_related("server")
-        server = self.request.query_params.get("server")
-        return backups.filter(server__name=server) if server else backups
+        return BackupTask.objects.filter(server__in=visible_servers(self.request.user)).select_related("server")
 
     def perform_create(self, serializer):
         backup = serializer.save()
@@ -113,11 +115,12 @@ class IncidentViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Ret
     permission_classes = [Matrix]
     allowed = {"list": {ADMIN, USER, SERVICE}, "retrieve": {ADMIN, USER, SERVICE}, "create": {ADMIN, USER, SERVICE},
                "resolve": {ADMIN, USER, SERVICE}, "resolve_job": {ADMIN, SERVICE}}
+    list_filters = {"state": choice("state", [v for v, _l in Incident.STATES]), "server": text("server__name"),
+                    "severity": choice("severity", [v for v, _l in Incident.SEVERITIES])}
+    ordering_fields = ["opened_at", "resolved_at", "severity", "state"]
 
     def get_queryset(self):
-        incidents = Incident.objects.filter(server__in=visible_servers(self.request.user)).select_related("server")
-        state = self.request.query_params.get("state")
-        return incidents.filter(state=state) if state else incidents
+        return Incident.objects.filter(server__in=visible_servers(self.request.user)).select_related("server")
 
     def perform_create(self, serializer):
         if not visible_servers(self.request.user).filter(pk=serializer.validated_data["server"].pk).exists():
@@ -159,6 +162,9 @@ class AuditViewSet(viewsets.ReadOnlyModelViewSet):
     authentication_classes = AUTHENTICATION
     permission_classes = [Matrix]
     allowed = {"list": {ADMIN}, "retrieve": {ADMIN}, "playbook_run": {SERVICE}}
+    list_filters = {"actor": text("actor"), "action": text("action"), "since": time("time__gte"),
+                    "until": time("time__lt")}
+    ordering_fields = ["time", "actor", "action"]
 
     @action(detail=False, methods=["post"], url_path="playbook-run")
     def playbook_run(self, request):

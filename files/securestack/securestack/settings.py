@@ -5,7 +5,8 @@ Optional: SECURESTACK_DB_PASSWORD (none: peer authentication over the local sock
 (default: the local socket), SECURESTACK_DB_PORT, SECURESTACK_DB_SSLMODE, SECURESTACK_DB_ROLE (the role the
 session acts as: the schema's owner, for migrations), SECURESTACK_ALLOWED_HOSTS (comma-separated),
 SECURESTACK_JWT_MINUTES (access token lifetime, default 15), SECURESTACK_SERVICE_TOKEN (the credential the
-collection's jobs record backups and incidents with), SECURESTACK_DEBUG (never in production).
+collection's jobs record backups and incidents with), SECURESTACK_REGISTRATION (approval, the default: a registered
+account waits for an administrator; open; closed), SECURESTACK_DEBUG (never in production).
 Written for the Django, Django REST Framework and simplejwt versions Debian 12 and 13 package.
 """
 
@@ -30,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",  # logout and deactivation revoke refresh tokens
     "console",
 ]
 MIDDLEWARE = [
@@ -72,6 +74,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["console.guards.JSONParser"],  # DRF's, refusing what made it fail with a 500
     "EXCEPTION_HANDLER": "console.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "console.lists.Pages",
+    "DEFAULT_FILTER_BACKENDS": ["console.lists.Filters"],
     "UNAUTHENTICATED_USER": None,
 }
 SIMPLE_JWT = {
@@ -83,6 +87,16 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 SERVICE_TOKEN = os.environ.get("SECURESTACK_SERVICE_TOKEN", "")
+
+REGISTRATION = os.environ.get("SECURESTACK_REGISTRATION", "approval")
+if REGISTRATION not in ("approval", "open", "closed"):
+    raise ImproperlyConfigured(f"SECURESTACK_REGISTRATION is {REGISTRATION!r}: expected approval, open or closed")
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 LOGGING = {
     "version": 1,
