@@ -388,7 +388,7 @@ def test_converge_applies_pending_migrations_once_and_a_dry_run_applies_none(pg,
 
 # Accounts: registration, password change, logout, administration.
 
-def make_user(name=None, password="Usable pw 0123456", **fields):
+def make_user(name=None, password="Usable pw 0123456", **fields):  # noqa: S107 (a test account)
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user(name or "u-" + uuid.uuid4().hex[:8], password=password, **fields)
@@ -643,7 +643,7 @@ def many_rows(world):
     users = get_user_model().objects.bulk_create(get_user_model()(username=f"q-{i}-{uuid.uuid4().hex[:6]}",
                                                                   password="!") for i in range(200))
     Server.users.through.objects.bulk_create(Server.users.through(server_id=server.pk, user_id=user.pk)
-                                             for server, user in zip(servers, users))
+                                             for server, user in zip(servers, users, strict=True))
     Server.users.through.objects.bulk_create(Server.users.through(server_id=server.pk, user_id=world["admin"].pk)
                                              for server in servers)
     BackupTask.objects.bulk_create(BackupTask(server=server, kind="daily", started_at=NOW, state="ok")
