@@ -5,6 +5,8 @@
 #   - fresh converge of one bare host; the apt floor (the packages that converge installed, with
 #     one apt-get install in another bare host); their ratio
 #   - idempotent re-run of that host, and a --check --diff drift run of it
+#   - the operations API under load: GET /api/servers (1,000 servers, the default page of 50) through
+#     nginx's TLS, 50 connections for 30 s (wrk, from this machine, which the host container shares)
 #   - idempotent re-run of BENCH_HOSTS (8) hosts, and its ratio to one host
 #   - DEMOAPP_DEVSEC_HARDENING=<checkout of github.com/dev-sec/ansible-collection-hardening>:
 #     devsec.hardening.ssh_hardening against this collection's ssh_hardening, fresh and
@@ -148,6 +150,19 @@ drift=$(seconds drift site "$WORK/one.yml" --check --diff)
 seconds rerun-vvv site "$WORK/one.yml" -vvv >/dev/null
 remote=$(grep -c 'EXEC ' "$WORK/rerun-vvv.log" || true)
 docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-after"
+# The API under load (on the converged host): 1,000 servers, an administrator's token, wrk through nginx.
+docker exec demoapp-bench-1 sh -c "set -a && . /etc/securestack/securestack.env && cd /opt/securestack && \
+  runuser -u securestack -- python3 manage.py shell -c \"from console.models import Server; \
+  Server.objects.bulk_create([Server(name=f'bench-{i:04d}') for i in range(1000)], ignore_conflicts=True)\""
+api_url="https://$(address demoapp-bench-1)"
+token=$(curl -sk -H 'Content-Type: application/json' -d '{"username": "admin", "password": "bench-only admin password"}' \
+  "$api_url/api/auth/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access"])')
+wrk -t2 -c50 -d30s --latency -H "Authorization: Bearer $token" "$api_url/api/servers" >"$WORK/api-load.log" 2>&1
+wrk_figure() { awk -v k="$1" '$1 == k {print $2}' "$WORK/api-load.log"; }
+api_rps=$(wrk_figure Requests/sec) api_p50=$(wrk_figure 50%) api_p99=$(wrk_figure 99%)
+api_errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+  END {print n + 0}' "$WORK/api-load.log")
+api_workers=$(docker exec demoapp-bench-1 sh -c 'grep -o -- "--workers [0-9]*" /etc/systemd/system/securestack.service' || true)
 PACKAGES=$(comm -13 "$WORK/packages-before" "$WORK/packages-after" | tr '\n' ' ')
 start demoapp-bench-floor
 floor=$(seconds floor docker exec demoapp-bench-floor sh -c \
@@ -176,6 +191,8 @@ printf 'ratio converge / floor               : %7s\n' "$(ratio "$fresh" "$floor"
 printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap rerun-1)"
 printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
 printf 'commands the re-run runs on the host  : %7s    (modules and raw commands, counted at -vvv)\n' "$remote"
+printf 'API GET /api/servers (1,000 servers, page of 50) via nginx TLS, 50 connections, 30 s: %s req/s, p50 %s, p99 %s, %s errors (Gunicorn sync workers: %s; wrk and the host share the %s cores)\n' \
+  "$api_rps" "$api_p50" "$api_p99" "$api_errors" "${api_workers#--workers }" "$(nproc)"
 if [ -n "$rerunN" ]; then
   printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
   # The hosts run on the controller's cores: the fleet's CPU time over the core count is the shortest

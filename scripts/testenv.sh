@@ -160,10 +160,13 @@ step_images() {  # the images that are not up to date, built side by side (deboo
   mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-batch2" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
-HOST_TOOLS=(shellcheck make git)  # host tools the suite calls: shellcheck (ansible-test sanity), make, git
+# Host tools the suite calls, as command=package: shellcheck (ansible-test sanity), make, git, and the headless
+# browser and its driver of the dashboard's tests.
+HOST_TOOLS=(shellcheck=shellcheck make=make git=git chromium=chromium chromedriver=chromium-driver)
+missing_tools() { local t; for t in "${HOST_TOOLS[@]}"; do command -v "${t%%=*}" >/dev/null || echo "${t#*=}"; done; }
 step_tools() {
-  local missing=() t
-  for t in "${HOST_TOOLS[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+  local missing=()
+  mapfile -t missing < <(missing_tools)
   if [ "${#missing[@]}" -eq 0 ]; then say "host tools present"; return; fi
   apt_install "${missing[@]}"
 }
@@ -175,8 +178,8 @@ step_pg() {
 }
 
 step_host_packages() {  # every Debian package the steps below would install, in one apt transaction
-  local missing=() t c
-  for t in "${HOST_TOOLS[@]}"; do command -v "$t" >/dev/null || missing+=("$t"); done
+  local missing=() c
+  mapfile -t missing < <(missing_tools)
   pg_present || missing+=(postgresql)
   if ! docker_answers; then
     command -v dockerd >/dev/null || missing+=(docker.io)

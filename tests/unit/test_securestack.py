@@ -300,6 +300,11 @@ def test_a_list_of_1000_servers_costs_a_fixed_number_of_queries(world):
         raise Rollback
 
 
+def test_a_host_django_does_not_serve_is_a_json_400(world):
+    response = client(world, "admin").get("/api/servers", HTTP_HOST="elsewhere.example")
+    assert response.status_code == 400 and response.json() == {"error": "bad request"}
+
+
 def test_an_unknown_path_is_a_json_404(world):
     response = client(world, "admin").get("/api/nothing-here")
     assert response.status_code == 404 and response.json() == {"error": "not found"}

@@ -14,6 +14,15 @@ def exception_handler(exc, context):
     return response
 
 
+def bad_request(request, exception=None):
+    """Django's own 400s (a Host header it does not serve, a malformed request it refuses before any view)."""
+    return JsonResponse({"error": "bad request"}, status=400)
+
+
+def forbidden(request, exception=None):
+    return JsonResponse({"error": "forbidden"}, status=403)
+
+
 def not_found(request, exception=None):
     return JsonResponse({"error": "not found"}, status=404)
 

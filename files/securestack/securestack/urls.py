@@ -29,5 +29,7 @@ urlpatterns = [
                                        renderer_classes=[JSONOpenAPIRenderer]), name="schema"),
     path("api/", include(router.urls)),
 ]
+handler400 = "console.errors.bad_request"
+handler403 = "console.errors.forbidden"
 handler404 = "console.errors.not_found"
 handler500 = "console.errors.server_error"
