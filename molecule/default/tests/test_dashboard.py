@@ -94,6 +94,7 @@ class Page:
     def log_in(self, user, password):
         self.by_id("login-username").clear()
         self.by_id("login-username").send_keys(user)
+        self.by_id("login-password").clear()
         self.by_id("login-password").send_keys(password)
         self.by_id("login-submit").click()
 
@@ -178,6 +179,7 @@ def test_the_dashboard_in_a_browser(host, browser):
     page.shot("user-servers")
     page.log_out()
 
-    refused = [entry["message"] for entry in page.console()
-               if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]]
+    messages = [entry["message"] for entry in page.console()]
+    assert any(" 401" in message for message in messages), messages  # the log is read: the wrong password is in it
+    refused = [message for message in messages if "Content Security Policy" in message or "Refused to" in message]
     assert not refused, refused
