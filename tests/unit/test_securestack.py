@@ -654,7 +654,7 @@ def many_rows(world):
     BackupTask.objects.bulk_create(BackupTask(server=server, kind="daily", started_at=NOW, state="ok")
                                    for server in servers)
     Incident.objects.bulk_create(Incident(server=server, title="q", opened_by="seed") for server in servers)
-    AuditEvent.objects.bulk_create(AuditEvent(actor="q", action="q") for _ in range(200))
+    AuditEvent.objects.bulk_create(AuditEvent(actor="q", action=f"q{i}") for i in range(200))
 
 
 @pytest.mark.parametrize("path", LISTS)

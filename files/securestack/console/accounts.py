@@ -203,9 +203,9 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
     authentication_classes = [JWTAuthentication]
     permission_classes = [Matrix]
     allowed = {name: {ADMIN} for name in ("list", "retrieve", "destroy", "approve", "deactivate", "grant_admin",
-                                           "revoke_admin", "servers")}
-    list_filters = {"status": choice({"pending": PENDING, "active": Q(is_active=True),
-                                      "inactive": Q(is_active=False) & ~PENDING}, ["pending", "active", "inactive"])}
+                                          "revoke_admin", "servers")}
+    statuses = {"pending": PENDING, "active": Q(is_active=True), "inactive": Q(is_active=False) & ~PENDING}
+    list_filters = {"status": choice(statuses, list(statuses))}
     ordering_fields = ["username", "date_joined"]
 
     def get_queryset(self):
@@ -219,11 +219,9 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Destr
         """Refuse (409) taking the administrator right away from oneself or from the last administrator."""
         if user.pk == self.request.user.pk:
             raise Refused(f"you cannot {what} yourself: ask another administrator")
-        admins = list(User.objects.select_for_update().filter(is_staff=True, is_active=True).values_list("pk",
-                                                                                                          flat=True))
-        if admins == [user.pk]:
-            raise Refused(f"{user.get_username()} is the last administrator: grant the role to "
-                                              f"someone else first")
+        admins = User.objects.select_for_update().filter(is_staff=True, is_active=True)
+        if list(admins.values_list("pk", flat=True)) == [user.pk]:
+            raise Refused(f"{user.get_username()} is the last administrator: grant the role to someone else first")
 
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
