@@ -154,10 +154,13 @@ docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-after"
 docker exec demoapp-bench-1 sh -c "set -a && . /etc/securestack/securestack.env && cd /opt/securestack && \
   runuser -u securestack -- python3 manage.py shell -c \"from console.models import Server; \
   Server.objects.bulk_create([Server(name=f'bench-{i:04d}') for i in range(1000)], ignore_conflicts=True)\""
-api_url="https://$(address demoapp-bench-1)"
-token=$(curl -sk -H 'Content-Type: application/json' -d '{"username": "admin", "password": "bench-only admin password"}' \
-  "$api_url/api/auth/login" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access"])')
-wrk -t2 -c50 -d30s --latency -H "Authorization: Bearer $token" "$api_url/api/servers" >"$WORK/api-load.log" 2>&1
+# Django answers to the host's name (securestack_public_url): curl and wrk send it, to the host's address.
+api_ip=$(address demoapp-bench-1) api_url=https://demoapp-bench-1
+token=$(curl -sk --resolve "demoapp-bench-1:443:$api_ip" -H 'Content-Type: application/json' \
+  -d '{"username": "admin", "password": "bench-only admin password"}' "$api_url/api/auth/login" \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["access"])')
+wrk -t2 -c50 -d30s --latency -H "Host: demoapp-bench-1" -H "Authorization: Bearer $token" \
+  "https://$api_ip/api/servers" >"$WORK/api-load.log" 2>&1
 wrk_figure() { awk -v k="$1" '$1 == k {print $2}' "$WORK/api-load.log"; }
 api_rps=$(wrk_figure Requests/sec) api_p50=$(wrk_figure 50%) api_p99=$(wrk_figure 99%)
 api_errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
