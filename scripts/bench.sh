@@ -33,6 +33,10 @@ MITOGEN="${DEMOAPP_MITOGEN:-}"
   || { echo "DEMOAPP_MITOGEN=$MITOGEN does not hold ansible_mitogen (pip install --target DIR mitogen)" >&2; exit 2; }
 
 scripts/testenv.sh all >/dev/null
+if ! command -v wrk >/dev/null; then  # the API's load generator
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } >"$DEMOAPP_CACHE/wrk-install.log" 2>&1 \
+    || { echo "bench: installing wrk failed ($DEMOAPP_CACHE/wrk-install.log)" >&2; exit 1; }
+fi
 cleanup() {
   docker ps -aq --filter name=demoapp-bench | xargs -r docker rm -f >/dev/null
   docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
