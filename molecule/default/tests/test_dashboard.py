@@ -69,10 +69,13 @@ class Page:
     """The dashboard as a person uses it."""
 
     def __init__(self, driver, base, label):
+        from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver, self.base, self.label, self.logs = driver, base, label, []
-        self.wait = WebDriverWait(driver, WAIT)
+        # A page that reloads (logging out) replaces its elements while a wait looks at them: look again.
+        self.wait = WebDriverWait(driver, WAIT,
+                                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
     def by_id(self, element_id):
         return self.driver.find_element("id", element_id)
@@ -108,7 +111,11 @@ class Page:
         self.visible(f"{view}-view")
 
     def log_out(self):
+        from selenium.webdriver.support import expected_conditions
+
+        nav = self.by_id("nav")
         self.by_id("logout").click()
+        self.wait.until(expected_conditions.staleness_of(nav))  # logging out reloads the page
         self.visible("login-form")
 
     def console(self):
