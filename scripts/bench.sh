@@ -166,7 +166,7 @@ token=$(curl -sk --resolve "demoapp-bench-1:443:$api_ip" -H 'Content-Type: appli
 wrk -t2 -c50 -d30s --latency -H "Host: demoapp-bench-1" -H "Authorization: Bearer $token" \
   "https://$api_ip/api/servers" >"$WORK/api-load.log" 2>&1
 wrk_figure() { awk -v k="$1" '$1 == k {print $2}' "$WORK/api-load.log"; }
-api_rps=$(wrk_figure Requests/sec) api_p50=$(wrk_figure 50%) api_p99=$(wrk_figure 99%)
+api_rps=$(wrk_figure Requests/sec:) api_p50=$(wrk_figure 50%) api_p99=$(wrk_figure 99%)
 api_errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
   END {print n + 0}' "$WORK/api-load.log")
 api_workers=$(docker exec demoapp-bench-1 sh -c 'grep -o -- "--workers [0-9]*" /etc/systemd/system/securestack.service' || true)
