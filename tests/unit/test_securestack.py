@@ -391,6 +391,47 @@ def test_converge_applies_pending_migrations_once_and_a_dry_run_applies_none(pg,
     assert converge() == {"migrations": [], "admin": "unchanged"}
 
 
+def test_two_converges_started_together_apply_each_migration_once_and_create_one_administrator(pg, django_db):
+    """Two application servers (or two operators) converging one new database at once: while another session holds
+    the converge lock, both wait; released, one applies the migrations and creates the administrator, the other
+    finds nothing to do."""
+    import json
+    import subprocess
+    import time
+
+    from console.management.commands.converge import LOCK_KEY
+
+    name = "securestack_race_" + uuid.uuid4().hex[:8]
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}" OWNER securestack_app')
+    holder = superuser_connect(pg, name)
+    holder.autocommit = True
+    holder.cursor().execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+    env = dict(os.environ, SECURESTACK_DB_NAME=name, SECURESTACK_ADMIN_USER="boss",
+               SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
+    runs = [subprocess.Popen([sys.executable, "manage.py", "converge"], cwd=APP, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        time.sleep(3)  # long enough for both to start Django and reach the lock
+        assert [run.poll() for run in runs] == [None, None], "a converge did not wait for the lock"
+    finally:
+        holder.cursor().execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        holder.close()
+    outcomes = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        outcomes.append(json.loads(out))
+    applied = sorted(outcomes, key=lambda o: len(o["migrations"]))
+    assert applied[0] == {"migrations": [], "admin": "unchanged"}, outcomes
+    assert "console.0001_initial" in applied[1]["migrations"] and applied[1]["admin"] == "created", outcomes
+    cur = superuser_connect(pg, name).cursor()
+    cur.execute("SELECT count(*) FROM auth_user WHERE username = 'boss'")
+    assert cur.fetchone()[0] == 1
+    conn.close()
+
+
 # Accounts: registration, password change, logout, administration.
 
 def make_user(name=None, password="Usable pw 0123456", **fields):  # noqa: S107 (a test account)

@@ -2,8 +2,11 @@
 
 Applies the pending migrations, then creates or corrects the administrator named by SECURESTACK_ADMIN_USER
 (password: SECURESTACK_ADMIN_PASSWORD; the securestack role passes both from vault variables, never on a command
-line). With --check nothing is written: it reports what a run would do. Prints one JSON object, so that Ansible
-reports a change only when there is one:
+line). With --check nothing is written: it reports what a run would do. Several application servers share one
+database: a run holds a PostgreSQL advisory lock from before it looks for pending migrations until it has ensured the
+administrator, so that two runs started together (two hosts, two operators) apply each migration once and create one
+administrator: the second waits, then finds nothing to do. Prints one JSON object, so that Ansible reports a change
+only when there is one:
   {"migrations": ["console.0002_...", ...], "admin": "created" | "updated" | "unchanged"}"""
 
 import json
@@ -15,6 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+
+# pg_advisory_lock's key: any number the other users of the database do not lock (the bytes of "ssconvrg").
+LOCK_KEY = int.from_bytes(b"ssconvrg", "big") >> 1
 
 
 def pending_migrations():
@@ -50,10 +56,17 @@ class Command(BaseCommand):
         if not name or len(password) < 12:
             raise CommandError("SECURESTACK_ADMIN_USER and SECURESTACK_ADMIN_PASSWORD (12 characters or more) "
                                "are required")
-        migrations, write = pending_migrations(), not options["check"]
-        if migrations and write:
-            call_command("migrate", interactive=False, verbosity=0)
-        # A dry run on a database without the schema yet: the administrator would be created.
-        admin = "created" if migrations and not write and "auth.0001_initial" in migrations else \
-            admin_state(name, password, write)
+        write = not options["check"]
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            # A session lock (migrate commits as it goes): released when the process's connection closes.
+            if write:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+            migrations = pending_migrations()
+            if migrations and write:
+                call_command("migrate", interactive=False, verbosity=0)
+            # A dry run on a database without the schema yet: the administrator would be created.
+            admin = "created" if migrations and not write and "auth.0001_initial" in migrations else \
+                admin_state(name, password, write)
+            if write:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
         self.stdout.write(json.dumps({"migrations": migrations, "admin": admin}))
