@@ -118,14 +118,18 @@ def ansible_over_ssh(host, playbook, extra_vars=None, key=None):
     return proc
 
 
+def scenario_playbook_command(playbook, *args):
+    """The command line that runs a playbook of the scenario directory against the scenario inventory."""
+    return ["ansible-playbook", "-i", os.path.dirname(INVENTORY), *args,
+            os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook)]
+
+
 def run_scenario_playbook(playbook, *args):
     """Run a playbook of the scenario directory against the scenario inventory; returns the CompletedProcess."""
     import subprocess
 
-    return subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(INVENTORY), *args,
-         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook)],
-        capture_output=True, text=True, check=False, env=os.environ)
+    return subprocess.run(scenario_playbook_command(playbook, *args), capture_output=True, text=True, check=False,
+                          env=os.environ)
 
 
 def cron_file_entry(host, name):
@@ -199,3 +203,15 @@ def brute_force_until_banned(host, client, attempts=7, wait=30):
 def banned_addresses(host):
     """Addresses the sshd jail currently bans."""
     return host.check_output("fail2ban-client status sshd").split("Banned IP list:")[1].split()
+
+
+def https_request(source, name, path, *args):
+    """(status, headers dict, body) of an HTTPS request from ``source`` to https://<name><path> (self-signed
+    certificate: -k); ``args`` are more curl arguments, as shell words."""
+    out = source.run(f"curl -sk -m 10 -D - -o /tmp/body {' '.join(args)} {shlex.quote(f'https://{name}{path}')}; "
+                     "echo; cat /tmp/body")
+    head, _sep, body = out.stdout.partition("\r\n\r\n")
+    lines = head.splitlines()
+    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
+    headers = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, body.strip()

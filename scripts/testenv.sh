@@ -157,7 +157,7 @@ step_images() {  # the images that are not up to date, built side by side (deboo
     done
     [ "$failed" -eq 0 ] || exit 1
   fi
-  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-batch2" "$CACHE/apt/client" "$CACHE/apt/demo"
+  mkdir -p "$CACHE/apt/bookworm" "$CACHE/apt/trixie" "$CACHE/apt/trixie-api2" "$CACHE/apt/bookworm-api1" "$CACHE/apt/trixie-proxy" "$CACHE/apt/client" "$CACHE/apt/demo"
 }
 
 # Host tools the suite calls, as command=package: shellcheck (ansible-test sanity), make, git, and the headless

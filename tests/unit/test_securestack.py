@@ -208,6 +208,22 @@ def test_every_critical_action_writes_an_audit_row(world, action, method, path, 
     assert event.actor == "root-admin" and event.source_address == "127.0.0.1"
 
 
+@pytest.mark.parametrize(("peer", "recorded"), [
+    ("127.0.0.1", "203.0.113.9"),  # the local reverse proxy: its X-Real-IP names the client
+    ("10.0.0.5", "203.0.113.9"),  # a proxy of SECURESTACK_TRUSTED_PROXIES (another host)
+    ("10.0.0.6", "10.0.0.6"),  # anyone else: the header is a claim, the peer is recorded
+])
+def test_the_audit_trail_believes_x_real_ip_from_the_trusted_proxies_only(world, peer, recorded):
+    from console.models import AuditEvent
+    from django.test import override_settings
+
+    with override_settings(SECURESTACK_TRUSTED_PROXIES=frozenset({"127.0.0.1", "::1", "10.0.0.5"})):
+        response = client(world, "admin").post("/api/incidents", {"server": "web1", "title": "from " + peer},
+                                               format="json", REMOTE_ADDR=peer, HTTP_X_REAL_IP="203.0.113.9")
+    assert response.status_code == 201, response.content
+    assert AuditEvent.objects.filter(action="incident.open").order_by("-id").first().source_address == recorded
+
+
 def test_a_playbook_run_is_recorded_with_its_changed_tasks_and_checked(world):
     from console.models import AuditEvent
 

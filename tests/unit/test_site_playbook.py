@@ -7,7 +7,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # The plays' host patterns, by the _site_roles key whose hosts they run on.
-PATTERNS = {"db:batch": "all", "db": "db", "batch": "batch", "api:&db": "api"}
+PATTERNS = {"db:batch:api:proxy": "all", "db": "db", "batch": "batch", "api": "api",
+            "{{ 'proxy' if groups['proxy'] | default([]) | length > 0 else 'api' }}": "proxy"}
 
 
 def plays():

@@ -1,11 +1,17 @@
 """One place that writes the audit trail."""
 
+from django.conf import settings
+
 from .models import AuditEvent
 
 
 def client_address(request):
-    """The client's address: nginx's X-Real-IP when behind the proxy, else the peer."""
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or None
+    """The client's address: the X-Real-IP header a trusted reverse proxy sets (SECURESTACK_TRUSTED_PROXIES), else the
+    peer; the header from anyone else is ignored (it would let a client write any address into the audit trail)."""
+    peer = request.META.get("REMOTE_ADDR") or None
+    if peer in settings.SECURESTACK_TRUSTED_PROXIES:
+        return request.META.get("HTTP_X_REAL_IP") or peer
+    return peer
 
 
 def record(request, action, obj="", actor=None, **detail):

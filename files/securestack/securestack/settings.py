@@ -6,7 +6,9 @@ Optional: SECURESTACK_DB_PASSWORD (none: peer authentication over the local sock
 session acts as: the schema's owner, for migrations), SECURESTACK_ALLOWED_HOSTS (comma-separated),
 SECURESTACK_JWT_MINUTES (access token lifetime, default 15), SECURESTACK_SERVICE_TOKEN (the credential the
 collection's jobs record backups and incidents with), SECURESTACK_REGISTRATION (approval, the default: a registered
-account waits for an administrator; open; closed), SECURESTACK_DEBUG (never in production).
+account waits for an administrator; open; closed), SECURESTACK_TRUSTED_PROXIES (comma-separated addresses whose
+X-Real-IP header names the client; default loopback), SECURESTACK_DB_SSLROOTCERT (the CA file the database's
+certificate is verified with, sslmode verify-full), SECURESTACK_DEBUG (never in production).
 Written for the Django, Django REST Framework and simplejwt versions Debian 12 and 13 package.
 """
 
@@ -26,6 +28,9 @@ def required(name):
 SECRET_KEY = required("SECURESTACK_SECRET_KEY")
 DEBUG = os.environ.get("SECURESTACK_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("SECURESTACK_ALLOWED_HOSTS", "localhost").split(",") if h]
+# The reverse proxies: only their X-Real-IP header is believed (console.audit.client_address).
+SECURESTACK_TRUSTED_PROXIES = frozenset(
+    h for h in os.environ.get("SECURESTACK_TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if h)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -55,6 +60,8 @@ DATABASES = {
         "HOST": os.environ.get("SECURESTACK_DB_HOST", ""),
         "PORT": os.environ.get("SECURESTACK_DB_PORT", ""),
         "OPTIONS": {"sslmode": os.environ.get("SECURESTACK_DB_SSLMODE", "prefer"),
+                    **({"sslrootcert": os.environ["SECURESTACK_DB_SSLROOTCERT"]}
+                       if os.environ.get("SECURESTACK_DB_SSLROOTCERT") else {}),
                     **({"options": "-c role=" + os.environ["SECURESTACK_DB_ROLE"]}
                        if os.environ.get("SECURESTACK_DB_ROLE") else {})},
         # A connection per request (a local socket: a few milliseconds). Kept connections break when

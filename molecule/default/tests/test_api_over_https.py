@@ -11,7 +11,14 @@ import time
 
 import pytest
 import testinfra
-from conftest import INVENTORY, run_cron_command, run_cron_file_entry, run_scenario_playbook, target_name
+from conftest import (
+    INVENTORY,
+    https_request,
+    run_cron_command,
+    run_cron_file_entry,
+    run_scenario_playbook,
+    target_name,
+)
 
 testinfra_hosts = ["ansible://targets"]
 ADMIN = ("admin", "Molecule-Admin pw 42")
@@ -21,15 +28,8 @@ HEADERS = ["strict-transport-security", "content-security-policy", "referrer-pol
 
 
 def curl(client, host, path, *args):
-    """(status, headers dict, body) of an HTTPS request from ``client`` (self-signed certificate: -k)."""
-    out = client.run(f"curl -sk -m 10 -D - -o /tmp/body {' '.join(args)} "
-                     f"{shlex.quote(f'https://{target_name(host)}{path}')}; "
-                     "echo; cat /tmp/body")
-    head, _sep, body = out.stdout.partition("\r\n\r\n")
-    lines = head.splitlines()
-    status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
-    headers = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
-    return status, headers, body.strip()
+    """(status, headers dict, body) of an HTTPS request from ``client`` to the target's nginx."""
+    return https_request(client, target_name(host), path, *args)
 
 
 def login(client, host, user, password):

@@ -51,8 +51,12 @@ def test_a_listener_on_another_port_is_unreachable_from_outside(host, client, li
     assert not reachable(client, host, listener)
 
 
-def test_the_batch_hosts_reach_postgresql(host):
-    for name in ("batch1", "batch2"):
+# PostgreSQL's clients: the batch hosts (batch1, api2) and the application servers (api1, api2).
+CLIENTS = ("batch1", "api1", "api2")
+
+
+def test_the_batch_hosts_and_the_application_servers_reach_postgresql(host):
+    for name in CLIENTS:
         batch = testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
         assert reachable(batch, host, 5432), name
 
@@ -63,12 +67,20 @@ def test_the_rule_set_is_one_table_loaded_at_boot(host):
     assert host.service("demoapp-firewall.service").is_enabled
     rules = host.check_output("nft list table inet demoapp")
     assert "policy drop" in rules
-    # Only the batch hosts (nft shows adjacent addresses as a range).
-    batch = sorted((target_ip(testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY))
-                    for name in ("batch1", "batch2")), key=ipaddress.ip_address)
+    # Only PostgreSQL's clients (nft shows adjacent addresses as a range).
+    clients = {ipaddress.ip_address(target_ip(testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)))
+               for name in CLIENTS}
     allowed = re.search(r"ip saddr \{ ([0-9a-f.:, /-]+) \} tcp dport 5432 accept", rules)
     assert allowed, rules
-    assert allowed.group(1).replace("/32", "") in (", ".join(batch), "-".join(batch)), rules
+    assert set(expand(allowed.group(1))) == clients, rules
+
+
+def expand(elements):
+    """The addresses of an nft set's elements ("a, b-c, d/32")."""
+    for element in elements.replace("/32", "").split(","):
+        first, _dash, last = element.strip().partition("-")
+        start, end = ipaddress.ip_address(first), ipaddress.ip_address(last or first)
+        yield from (ipaddress.ip_address(n) for n in range(int(start), int(end) + 1))
 
 
 def test_a_rerun_changes_nothing_and_leaves_fail2ban_banning(host, client):
