@@ -6,7 +6,9 @@
 #     one apt-get install in another bare host); their ratio
 #   - idempotent re-run of that host, and a --check --diff drift run of it
 #   - the operations API under load: GET /api/servers (1,000 servers, the default page of 50) through
-#     nginx's TLS, 50 connections for 30 s (wrk, from this machine, which the host container shares)
+#     nginx's TLS, 50 connections for 30 s (wrk, from this machine, which the host container shares);
+#     then the same through a proxy host in front of one, then two application servers (the tiers:
+#     proxy, api, db each a container, all sharing this machine's cores)
 #   - idempotent re-run of BENCH_HOSTS (8) hosts, and its ratio to one host
 #   - DEMOAPP_DEVSEC_HARDENING=<checkout of github.com/dev-sec/ansible-collection-hardening>:
 #     devsec.hardening.ssh_hardening against this collection's ssh_hardening, fresh and
@@ -154,27 +156,58 @@ drift=$(seconds drift site "$WORK/one.yml" --check --diff)
 seconds rerun-vvv site "$WORK/one.yml" -vvv >/dev/null
 remote=$(grep -c 'EXEC ' "$WORK/rerun-vvv.log" || true)
 docker exec demoapp-bench-1 apt-mark showmanual | sort >"$WORK/packages-after"
-# The API under load (on the converged host): 1,000 servers, an administrator's token, wrk through nginx.
-docker exec demoapp-bench-1 sh -c "set -a && . /etc/securestack/securestack.env && cd /opt/securestack && \
-  runuser -u securestack -- python3 manage.py shell -c \"from console.models import Server; \
-  Server.objects.bulk_create([Server(name=f'bench-{i:04d}') for i in range(1000)], ignore_conflicts=True)\""
-# Django answers to the host's name (securestack_public_url): curl and wrk send it, to the host's address.
-api_ip=$(address demoapp-bench-1) api_url=https://demoapp-bench-1
-token=$(curl -sk --resolve "demoapp-bench-1:443:$api_ip" -H 'Content-Type: application/json' \
-  -d '{"username": "admin", "password": "bench-only admin password"}' "$api_url/api/auth/login" \
-  | python3 -c 'import json, sys; print(json.load(sys.stdin)["access"])')
-wrk -t2 -c50 -d30s --latency -H "Host: demoapp-bench-1" -H "Authorization: Bearer $token" \
-  "https://$api_ip/api/servers" >"$WORK/api-load.log" 2>&1
-wrk_figure() { awk -v k="$1" '$1 == k {print $2}' "$WORK/api-load.log"; }
-api_rps=$(wrk_figure Requests/sec:) api_p50=$(wrk_figure 50%) api_p99=$(wrk_figure 99%)
-api_errors=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
-  END {print n + 0}' "$WORK/api-load.log")
+# The API under load: 1,000 servers, an administrator's token, wrk through nginx's TLS, 50 connections for 30 s.
+seed_servers() {  # seed_servers HOST: 1,000 servers in the API's database, through the API's code on HOST
+  docker exec "$1" sh -c "set -a && . /etc/securestack/securestack.env && cd /opt/securestack && \
+    runuser -u securestack -- python3 manage.py shell -c \"from console.models import Server; \
+    Server.objects.bulk_create([Server(name=f'bench-{i:04d}') for i in range(1000)], ignore_conflicts=True)\""
+}
+api_load() {  # api_load STEP PROXY: wrk against PROXY's /api/servers; prints "N req/s, p50 X, p99 Y, E errors"
+  # Django answers to the proxy's name (securestack_public_url): curl and wrk send it, to the proxy's address.
+  local ip token log="$WORK/$1.log"; ip=$(address "$2")
+  token=$(curl -sk --resolve "$2:443:$ip" -H 'Content-Type: application/json' \
+    -d '{"username": "admin", "password": "bench-only admin password"}' "https://$2/api/auth/login" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["access"])')
+  wrk -t2 -c50 -d30s --latency -H "Host: $2" -H "Authorization: Bearer $token" "https://$ip/api/servers" >"$log" 2>&1
+  awk '$1 == "Requests/sec:" {rps = $2} $1 == "50%" {p50 = $2} $1 == "99%" {p99 = $2}
+       /Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+       END {printf "%s req/s, p50 %s, p99 %s, %d errors", rps, p50, p99, n}' "$log"
+}
+seed_servers demoapp-bench-1
+api_one=$(api_load api-load demoapp-bench-1)
 api_workers=$(docker exec demoapp-bench-1 sh -c 'grep -o -- "--workers [0-9]*" /etc/systemd/system/securestack.service' || true)
 PACKAGES=$(comm -13 "$WORK/packages-before" "$WORK/packages-after" | tr '\n' ' ')
 start demoapp-bench-floor
 floor=$(seconds floor docker exec demoapp-bench-floor sh -c \
   "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES")
 docker rm -f demoapp-bench-floor >/dev/null
+
+# The tiers: a proxy, one then two application servers, the database, each a container; the API's figure through
+# the proxy with one server, then with two (the second added to the inventory, site.yml run again).
+tiers() {  # tiers FILE API_HOST...: an inventory of the tiers with these application servers
+  local file="$1" h; shift
+  inventory "$file" demoapp-bench-proxy demoapp-bench-db "$@"
+  python3 - "$file" "$@" <<'PY'
+import sys, yaml
+path, servers = sys.argv[1], sys.argv[2:]
+inv = yaml.safe_load(open(path))
+inv["all"]["children"] = {"proxy": {"hosts": {"demoapp-bench-proxy": None}},
+                          "db": {"hosts": {"demoapp-bench-db": None}}, "batch": {"hosts": {"demoapp-bench-db": None}},
+                          "api": {"hosts": {s: None for s in servers}}}
+inv["all"]["vars"].update(securestack_db_password="bench-only api db password",
+                          securestack_db_owner_password="bench-only api owner password")
+yaml.safe_dump(inv, open(path, "w"))
+PY
+}
+for h in proxy db api1 api2; do start "demoapp-bench-$h"; done
+tiers "$WORK/tiers1.yml" demoapp-bench-api1
+seconds tiers-1 site "$WORK/tiers1.yml" >/dev/null
+seed_servers demoapp-bench-api1
+api_tier1=$(api_load api-load-tiers-1 demoapp-bench-proxy)
+tiers "$WORK/tiers2.yml" demoapp-bench-api1 demoapp-bench-api2
+seconds tiers-2 site "$WORK/tiers2.yml" >/dev/null
+api_tier2=$(api_load api-load-tiers-2 demoapp-bench-proxy)
+docker rm -f demoapp-bench-proxy demoapp-bench-db demoapp-bench-api1 demoapp-bench-api2 >/dev/null 2>&1 || true
 
 # The fleet: the other hosts converged (not counted), then the idempotent re-run of all.
 fleet=(demoapp-bench-1) rerunN='' mitogen1='' mitogenN='' mitogen_drift=''
@@ -198,8 +231,11 @@ printf 'ratio converge / floor               : %7s\n' "$(ratio "$fresh" "$floor"
 printf 'idempotent re-run, 1 host            : %7.1f s  %s\n' "$rerun1" "$(recap rerun-1)"
 printf 'drift run --check --diff, 1 host     : %7.1f s  %s\n' "$drift" "$(recap drift)"
 printf 'commands the re-run runs on the host  : %7s    (modules and raw commands, counted at -vvv)\n' "$remote"
-printf 'API GET /api/servers (1,000 servers, page of 50) via nginx TLS, 50 connections, 30 s: %s req/s, p50 %s, p99 %s, %s errors (Gunicorn sync workers: %s; wrk and the host share the %s cores)\n' \
-  "$api_rps" "$api_p50" "$api_p99" "$api_errors" "${api_workers#--workers }" "$(nproc)"
+printf 'API GET /api/servers (1,000 servers, page of 50) via nginx TLS, 50 connections, 30 s: %s (Gunicorn sync workers: %s; wrk and the host share the %s cores)\n' \
+  "$api_one" "${api_workers#--workers }" "$(nproc)"
+printf 'API through a proxy host, 1 application server : %s\n' "$api_tier1"
+printf 'API through a proxy host, 2 application servers: %s\n' "$api_tier2"
+echo '  (proxy, application servers and database each a container; all of them and wrk share the machine'"'"'s cores)'
 if [ -n "$rerunN" ]; then
   printf 'idempotent re-run, %s hosts           : %7.1f s  (ratio to 1 host %s)\n' "$HOSTS" "$rerunN" "$(ratio "$rerunN" "$rerun1")"
   # The hosts run on the controller's cores: the fleet's CPU time over the core count is the shortest

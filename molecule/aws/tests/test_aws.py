@@ -85,13 +85,21 @@ def test_the_second_vpc_is_peered_with_routes_on_both_sides(ec2, vpc, peer_vpc):
     assert peering_routes(peer_vpc) == ({("10.20.0.0/16", pcx)}, 1)
 
 
-def test_security_group_rules_are_exactly_as_declared(ec2, vpc):
-    groups = {g["GroupName"]: g for g in ec2.describe_security_groups(Filters=in_vpc(vpc))["SecurityGroups"]}
-    app, db = groups["demoapp-molecule-app"], groups["demoapp-molecule-db"]
-    app_rules = sorted((p["FromPort"], tuple(r["CidrIp"] for r in p["IpRanges"])) for p in app["IpPermissions"])
-    assert app_rules == [(22, ("203.0.113.0/24",)), (443, ("0.0.0.0/0",))]
-    assert [(p["FromPort"], [g["GroupId"] for g in p["UserIdGroupPairs"]], p["IpRanges"])
-            for p in db["IpPermissions"]] == [(5432, [app["GroupId"]], [])]
+def test_security_groups_follow_the_tiers_with_exactly_the_declared_rules(ec2, vpc):
+    groups = {g["GroupName"].removeprefix("demoapp-molecule-"): g
+              for g in ec2.describe_security_groups(Filters=in_vpc(vpc))["SecurityGroups"]}
+    ids = {name: group["GroupId"] for name, group in groups.items()}
+
+    def rules(name):
+        return sorted((p["FromPort"], tuple(r["CidrIp"] for r in p["IpRanges"]),
+                       tuple(sorted(g["GroupId"] for g in p["UserIdGroupPairs"])))
+                      for p in groups[name]["IpPermissions"])
+
+    assert rules("admin") == [(22, ("203.0.113.0/24",), ())]
+    assert rules("proxy") == [(80, ("0.0.0.0/0",), ()), (443, ("0.0.0.0/0",), ())]
+    assert rules("api") == [(8000, (), (ids["proxy"],))]
+    assert rules("batch") == []
+    assert rules("db") == [(5432, (), tuple(sorted((ids["api"], ids["batch"]))))]
 
 
 def test_the_bucket_is_private_encrypted_and_versioned():
@@ -111,11 +119,17 @@ def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
     running = [{"Name": "instance-state-name", "Values": ["pending", "running"]}]
     instances = {next(t["Value"] for t in i["Tags"] if t["Key"] == "Name"): i
                  for r in ec2.describe_instances(Filters=in_vpc(vpc) + running)["Reservations"] for i in r["Instances"]}
-    assert set(instances) == {"demoapp-molecule-app", "demoapp-molecule-test"}
+    assert set(instances) == {"demoapp-molecule-web", "demoapp-molecule-app", "demoapp-molecule-test"}
     tiers = {s["SubnetId"]: next(t["Value"] for t in s["Tags"] if t["Key"] == "Tier")
              for s in ec2.describe_subnets(Filters=in_vpc(vpc))["Subnets"]}
-    assert tiers[instances["demoapp-molecule-app"]["SubnetId"]] == "public"
+    assert tiers[instances["demoapp-molecule-web"]["SubnetId"]] == "public"
+    assert tiers[instances["demoapp-molecule-app"]["SubnetId"]] == "private"
     assert tiers[instances["demoapp-molecule-test"]["SubnetId"]] == "private"
+    # Each instance in the admin group and the groups of its tiers.
+    group_names = {name: sorted(g["GroupName"].removeprefix("demoapp-molecule-") for g in i["SecurityGroups"])
+                   for name, i in instances.items()}
+    assert group_names == {"demoapp-molecule-web": ["admin", "proxy"],
+                           "demoapp-molecule-app": ["admin", "api", "batch"], "demoapp-molecule-test": ["admin"]}
     encoded = ec2.describe_instance_attribute(InstanceId=instances["demoapp-molecule-app"]["InstanceId"],
                                               Attribute="userData")["UserData"]["Value"]
     text = base64.b64decode(encoded).decode()
@@ -131,6 +145,8 @@ def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
                           env=dict(os.environ, AWS_URL=ENDPOINT, AWS_REGION="eu-west-3"))
     assert proc.returncode == 0, proc.stderr
     groups = json.loads(proc.stdout)
+    assert groups["proxy"]["hosts"] == ["demoapp-molecule-web"]
+    assert groups["api"]["hosts"] == ["demoapp-molecule-app"]
     assert groups["batch"]["hosts"] == ["demoapp-molecule-app"]
     assert groups.get("db", {}).get("hosts", []) == []  # RDS is on: no instance is a database host
     assert groups["test"]["hosts"] == ["demoapp-molecule-test"]
