@@ -36,7 +36,7 @@ def managed(host):
               "securestack_db_inventory_host": "", "securestack_db_host": target_ip(db),
               "securestack_db_admin_user": "apiadmin", "securestack_db_admin_password": ADMIN_PASSWORD,
               "securestack_db_ca_cert": host.file("/etc/securestack/database-ca.pem").content_string,
-              "securestack_db_password": "Managed-API pw 4242", "securestack_db_owner_password": "Managed-Own pw 4242"}
+              "securestack_db_password": "Managed-API-pw-4242", "securestack_db_owner_password": "Managed-Own-pw-4242"}
     yield db, values
     host.run("systemctl disable --now managedapi.service")
     sql(db, "DROP DATABASE IF EXISTS managedapi")

@@ -16,7 +16,7 @@ from conftest import INVENTORY, https_request, scenario_playbook_command, target
 
 testinfra_hosts = ["ansible://proxy"]
 ADMIN = ("admin", "Molecule-Admin pw 42")
-API_DB_PASSWORD = "Molecule-API db pw 42"
+API_DB_PASSWORD = "Molecule-API-db-pw-42"
 SERVERS = ("api1", "api2")
 HOSTS = ("database", "batch1", "api1", "api2", "proxy")
 
@@ -150,7 +150,7 @@ def test_two_runs_started_together_apply_each_migration_once_and_create_one_admi
 
     api1 = get("api1")
     owner = ("set -a && . /etc/securestack/securestack.env && SECURESTACK_DB_USER=securestack_owner "
-             "SECURESTACK_DB_PASSWORD='Molecule-API owner pw 42' && cd /opt/securestack && "
+             "SECURESTACK_DB_PASSWORD=Molecule-API-owner-pw-42 && cd /opt/securestack && "
              "runuser -u securestack -- python3 manage.py ")
     api1.run_expect([0], owner + "migrate console 0002 --verbosity 0")
     api1.run_expect([0], owner + "shell -c " + shlex.quote(
