@@ -215,3 +215,20 @@ def https_request(source, name, path, *args):
     status = int(lines[0].split()[1]) if lines and lines[0].startswith("HTTP/") else 0
     headers = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
     return status, headers, body.strip()
+
+
+def changed_tasks(stdout):
+    """The tasks a playbook run's output reports changed, as "host: task" lines (a failing idempotence check's
+    message: the summary a callback prints at the end would hide them in the output's tail)."""
+    found, task = [], ""
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line[6:].rsplit("]", 1)[0]
+        elif line.startswith("changed: ["):
+            found.append(f"{line[10:].split(']', 1)[0]}: {task}")
+    return "\n".join(found)
+
+
+def connects(source, address, port):
+    """A TCP connection from ``source`` to address:port opens within 3 s (bash's /dev/tcp: no tool needed)."""
+    return source.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0

@@ -12,17 +12,13 @@ from conftest import (
     ansible_over_ssh,
     banned_addresses,
     brute_force_until_banned,
+    connects,
     run_scenario_playbook,
     target_ip,
 )
 
 testinfra_hosts = ["ansible://database"]
 PROBE_PORT = 8089
-
-
-def connects(source, address, port):
-    """A TCP connection from ``source`` to address:port opens within 3 s (bash's /dev/tcp: no tool needed)."""
-    return source.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
 
 
 def reachable(source, host, port):

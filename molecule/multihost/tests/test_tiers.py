@@ -12,7 +12,7 @@ import time
 
 import pytest
 import testinfra
-from conftest import INVENTORY, https_request, scenario_playbook_command, target_ip
+from conftest import INVENTORY, connects, https_request, scenario_playbook_command, target_ip
 
 testinfra_hosts = ["ansible://proxy"]
 ADMIN = ("admin", "Molecule-Admin pw 42")
@@ -23,11 +23,6 @@ HOSTS = ("database", "batch1", "api1", "api2", "proxy")
 
 def get(name):
     return testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
-
-
-def connects(source, address, port):
-    """A TCP connection from ``source`` to address:port opens within 3 s (bash's /dev/tcp: no tool needed)."""
-    return source.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
 
 
 def login(source, user, password):
@@ -66,10 +61,20 @@ def token(client):
     return json.loads(body)["access"]
 
 
+def open_ports(source, names, ports):
+    """{name: [ports a TCP connection from ``source`` opens within 3 s]}, every probe at once."""
+    probes = " ".join(f"(timeout 3 bash -c 'exec 3<>/dev/tcp/{target_ip(get(name))}/{port}' 2>/dev/null "
+                      f"&& echo {name}:{port}) &" for name in names for port in ports)
+    found = {name: [] for name in names}
+    for line in source.check_output(f"{probes} wait").split():
+        name, port = line.split(":")
+        found[name].append(int(port))
+    return {name: sorted(found[name]) for name in names}
+
+
 def test_the_outsider_reaches_https_and_the_redirect_on_the_proxy_and_nothing_else_but_ssh(client):
-    open_ports = {name: [port for port in (22, 80, 443, 5432, 8000) if connects(client, target_ip(get(name)), port)]
-                  for name in HOSTS}
-    assert open_ports == {"database": [22], "batch1": [22], "api1": [22], "api2": [22], "proxy": [22, 80, 443]}
+    assert open_ports(client, HOSTS, (22, 80, 443, 5432, 8000)) == {
+        "database": [22], "batch1": [22], "api1": [22], "api2": [22], "proxy": [22, 80, 443]}
     redirect = client.check_output("curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "
                                    "http://proxy/api/health")
     assert redirect == "301 https://proxy/api/health"
@@ -152,9 +157,9 @@ def test_two_runs_started_together_apply_each_migration_once_and_create_one_admi
     owner = ("set -a && . /etc/securestack/securestack.env && SECURESTACK_DB_USER=securestack_owner "
              "SECURESTACK_DB_PASSWORD=Molecule-API-owner-pw-42 && cd /opt/securestack && "
              "runuser -u securestack -- python3 manage.py ")
-    api1.run_expect([0], owner + "migrate console 0002 --verbosity 0")
     api1.run_expect([0], owner + "shell -c " + shlex.quote(
         "from django.contrib.auth import get_user_model; get_user_model().objects.filter(username='admin').delete()"))
+    api1.run_expect([0], owner + "migrate console 0002 --verbosity 0")
     env = dict(os.environ, ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
     fill = scenario_playbook_command("converge.yml", "--limit", "database,proxy", "--tags", "postgresql")
     cache = subprocess.run(fill, capture_output=True, text=True, check=False, env=env)
