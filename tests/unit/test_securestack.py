@@ -427,7 +427,7 @@ def test_two_converges_started_together_apply_each_migration_once_and_create_one
     env = dict(os.environ, SECURESTACK_DB_NAME=name, SECURESTACK_ADMIN_USER="boss",
                SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
     runs = [subprocess.Popen([sys.executable, "manage.py", "converge"], cwd=APP, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _run in range(2)]
     try:
         time.sleep(3)  # long enough for both to start Django and reach the lock
         assert [run.poll() for run in runs] == [None, None], "a converge did not wait for the lock"
