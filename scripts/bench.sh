@@ -194,8 +194,8 @@ inv = yaml.safe_load(open(path))
 inv["all"]["children"] = {"proxy": {"hosts": {"demoapp-bench-proxy": None}},
                           "db": {"hosts": {"demoapp-bench-db": None}}, "batch": {"hosts": {"demoapp-bench-db": None}},
                           "api": {"hosts": {s: None for s in servers}}}
-inv["all"]["vars"].update(securestack_db_password="bench-only api db password",
-                          securestack_db_owner_password="bench-only api owner password")
+inv["all"]["vars"].update(securestack_db_password="bench-only-api-db-password",
+                          securestack_db_owner_password="bench-only-api-owner-password")
 yaml.safe_dump(inv, open(path, "w"))
 PY
 }
