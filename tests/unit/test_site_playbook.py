@@ -7,7 +7,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # The plays' host patterns, by the _site_roles key whose hosts they run on.
-PATTERNS = {"db:batch:api:proxy": "all", "db": "db", "batch": "batch", "api": "api",
+# The firewall's two plays ("db:!batch:!api:!proxy", then "batch:api:proxy") together cover every host.
+PATTERNS = {"db:batch:api:proxy": "all", "db:!batch:!api:!proxy": "all", "batch:api:proxy": "all",
+            "db": "db", "batch": "batch", "api": "api",
             "{{ 'proxy' if groups['proxy'] | default([]) | length > 0 else 'api' }}": "proxy"}
 
 
@@ -33,7 +35,26 @@ def test_the_package_transaction_knows_the_roles_of_every_play():
             by_group.setdefault(PATTERNS[play["hosts"]], []).extend(roles)
     listed = site[0]["vars"]["_site_roles"]
     assert {group: sorted(roles) for group, roles in listed.items()} == \
-        {group: sorted(roles) for group, roles in by_group.items()}
+        {group: sorted(set(roles)) for group, roles in by_group.items()}
+
+
+def test_a_host_holding_only_a_database_gets_its_firewall_before_its_clients_connect():
+    """A batch or application server added to a running deployment is let in before its first connection."""
+    order = [(play["hosts"], roles_of(play)) for play in plays()]
+    firewalls = [index for index, (_, roles) in enumerate(order) if "firewall" in roles]
+    assert [order[index][0] for index in firewalls] == ["db:!batch:!api:!proxy", "batch:api:proxy"]
+    clients = [index for index, (hosts, roles) in enumerate(order) if hosts in ("batch", "api") and roles]
+    assert firewalls[0] < min(clients) and firewalls[1] > max(clients)
+
+
+def test_host_lists_keep_their_order_from_run_to_run():
+    """difference() goes through a set: its order changes with each process's hash seed, so the first proxy (the
+    API's public name), the server that registers the inventory or an instance's Groups tag would change from one
+    run to the next, and a converged host would be changed again. reject() keeps the inventory's order."""
+    for path in [ROOT / "playbooks" / "site.yml", *sorted((ROOT / "roles").glob("*/tasks/*.yml"))]:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if ("difference(" in line and "groups[" in line) or "item.groups | difference" in line:
+                raise AssertionError(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
 
 
 def test_every_role_of_the_site_lists_its_packages_in_one_variable():

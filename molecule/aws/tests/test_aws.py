@@ -128,8 +128,8 @@ def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
     # Each instance in the admin group and the groups of its tiers.
     group_names = {name: sorted(g["GroupName"].removeprefix("demoapp-molecule-") for g in i["SecurityGroups"])
                    for name, i in instances.items()}
-    assert group_names == {"demoapp-molecule-web": ["admin", "proxy"], "demoapp-molecule-app": ["admin", "api"],
-                           "demoapp-molecule-test": ["admin"]}
+    assert group_names == {"demoapp-molecule-web": ["admin", "proxy"],
+                           "demoapp-molecule-app": ["admin", "api", "batch"], "demoapp-molecule-test": ["admin"]}
     encoded = ec2.describe_instance_attribute(InstanceId=instances["demoapp-molecule-app"]["InstanceId"],
                                               Attribute="userData")["UserData"]["Value"]
     text = base64.b64decode(encoded).decode()
@@ -147,7 +147,7 @@ def test_the_instances_boot_with_the_admins_and_land_in_their_groups(ec2, vpc):
     groups = json.loads(proc.stdout)
     assert groups["proxy"]["hosts"] == ["demoapp-molecule-web"]
     assert groups["api"]["hosts"] == ["demoapp-molecule-app"]
-    assert groups.get("batch", {}).get("hosts", []) == []
+    assert groups["batch"]["hosts"] == ["demoapp-molecule-app"]
     assert groups.get("db", {}).get("hosts", []) == []  # RDS is on: no instance is a database host
     assert groups["test"]["hosts"] == ["demoapp-molecule-test"]
 

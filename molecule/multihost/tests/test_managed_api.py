@@ -1,57 +1,68 @@
-"""The operations API on a managed database (Amazon RDS, say: application_db_managed): no inventory host holds it,
-its admin is no superuser. The securestack role creates the database and both roles with that admin over TLS
-verify-full, the service answers, and a second run changes nothing. A second instance of the role on api1, with
-its own account, directories and port, so that the tiers' API is left alone."""
+"""The operations API on a managed database (Amazon RDS, say: application_db_managed), from site.yml: the inventory's
+`db` and `batch` groups are empty, the database host plays the managed server and its admin is no superuser. The
+run creates the API's database and both roles with that admin over TLS verify-full, the service answers, and a
+second run changes nothing. A second instance of the API on api1 (its own account, directories and port; the run
+limited to api1 and --tags securestack), so that the tiers' API is left alone."""
 
 import json
+import os
 import re
-import shlex
+import shutil
+import subprocess
 
 import pytest
-import testinfra
-from conftest import INVENTORY, run_scenario_playbook, target_ip
+import yaml
+from conftest import INVENTORY, target_ip
+from managed_server import managed_server, sql
 
 testinfra_hosts = ["ansible://api1"]
 ADMIN_PASSWORD = "Managed-Admin pw 42"
 
 
-def sql(db, statement, database="postgres"):
-    return db.check_output(f"runuser -u postgres -- psql -X -At -d {database} -c {shlex.quote(statement)}")
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    """The scenario's inventory with empty `db` and `batch` groups: the database is a managed one."""
+    directory = tmp_path_factory.mktemp("managed") / "inventory"
+    shutil.copytree(INVENTORY.rsplit("/", 1)[0], directory)
+    path = directory / "ansible_inventory.yml"
+    groups = yaml.safe_load(path.read_text())
+    groups["db"]["hosts"] = groups["batch"]["hosts"] = {}
+    path.write_text(yaml.safe_dump(groups))
+    return directory
 
 
 @pytest.fixture(scope="module")
 def managed(host):
-    """The database host as a managed database: an admin with CREATEDB CREATEROLE (like RDS's master user), let in
-    from api1 over TLS, and the second API's lines; removed afterwards, with what the role created."""
-    db = testinfra.get_host("ansible://database", ansible_inventory=INVENTORY)
+    """The database host as the managed server, its admin and the second API's roles let in from api1 over TLS."""
     address = target_ip(host)
-    sql(db, f"CREATE ROLE apiadmin LOGIN CREATEDB CREATEROLE PASSWORD '{ADMIN_PASSWORD}'")
-    hba = db.check_output("runuser -u postgres -- psql -X -At -c 'SHOW hba_file'")
-    db.run_expect([0], f"cp {hba} /root/pg_hba.conf.api && sed -i "
-                       f"'1i hostssl all apiadmin {address}/32 scram-sha-256\\nhostssl managedapi "
-                       f"managedapi,managedapi_owner {address}/32 scram-sha-256' {hba} && systemctl reload postgresql")
-    values = {"securestack_account": "managedapi", "securestack_db_owner": "managedapi_owner",
-              "securestack_code_dir": "/opt/managedapi", "securestack_env_file": "/etc/managedapi/managedapi.env",
-              "securestack_bind": "127.0.0.1:8001", "securestack_proxy_hosts": [], "securestack_servers": [],
-              "securestack_db_inventory_host": "", "securestack_db_host": target_ip(db),
-              "securestack_db_admin_user": "apiadmin", "securestack_db_admin_password": ADMIN_PASSWORD,
-              "securestack_db_ca_cert": host.file("/etc/securestack/database-ca.pem").content_string,
-              "securestack_db_password": "Managed-API-pw-4242", "securestack_db_owner_password": "Managed-Own-pw-4242"}
-    yield db, values
-    host.run("systemctl disable --now managedapi.service")
-    sql(db, "DROP DATABASE IF EXISTS managedapi")
-    for role in ("managedapi", "managedapi_owner", "apiadmin"):
-        sql(db, f"DROP ROLE IF EXISTS {role}")
-    db.run_expect([0], f"cp /root/pg_hba.conf.api {hba} && systemctl reload postgresql")
+    lines = [f"hostssl all apiadmin {address}/32 scram-sha-256",
+             f"hostssl managedapi managedapi,managedapi_owner {address}/32 scram-sha-256"]
+    with managed_server("apiadmin", ADMIN_PASSWORD, lines, ["managedapi"], ["managedapi", "managedapi_owner"]) as db:
+        # What the inventory of such a deployment holds (the application_db_* values reach the API's role).
+        values = {"application_db_managed": True, "application_db_host": target_ip(db),
+                  "application_db_admin_user": "apiadmin", "application_db_admin_password": ADMIN_PASSWORD,
+                  "application_db_ca_cert": host.file("/etc/securestack/database-ca.pem").content_string,
+                  "securestack_db_password": "Managed-API-pw-4242",
+                  "securestack_db_owner_password": "Managed-Own-pw-4242",
+                  # The second instance, on loopback (not behind the proxy: the run leaves the proxy out).
+                  "securestack_account": "managedapi", "securestack_db_owner": "managedapi_owner",
+                  "securestack_code_dir": "/opt/managedapi", "securestack_env_file": "/etc/managedapi/managedapi.env",
+                  "securestack_bind": "127.0.0.1:8001", "securestack_proxy_hosts": [], "securestack_servers": []}
+        try:
+            yield db, values
+        finally:
+            host.run("systemctl disable --now managedapi.service")
 
 
-def run(values):
-    return run_scenario_playbook("managed_api.yml", "-e", json.dumps(values))
+def run(inventory, values):
+    command = ["ansible-playbook", "-i", str(inventory), "--limit", "api1", "--tags", "securestack",
+               "-e", json.dumps(values), os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")]
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=os.environ)
 
 
-def test_the_role_brings_the_api_up_on_a_managed_database_and_a_second_run_changes_nothing(host, managed):
+def test_site_brings_the_api_up_on_a_managed_database_and_a_second_run_changes_nothing(host, inventory, managed):
     db, values = managed
-    first, second = run(values), run(values)
+    first, second = run(inventory, values), run(inventory, values)
     assert first.returncode == 0, first.stdout[-3000:]
     assert second.returncode == 0, second.stdout[-3000:]
     assert re.search(r"api1\s+: ok=\d+\s+changed=0 ", second.stdout), second.stdout[-3000:]
@@ -61,12 +72,14 @@ def test_the_role_brings_the_api_up_on_a_managed_database_and_a_second_run_chang
     assert sql(db, "SELECT rolsuper FROM pg_roles WHERE rolname = 'apiadmin'") == "f"
     # The administrator was created in that database, through the owner's login over TLS.
     assert sql(db, "SELECT count(*) FROM auth_user WHERE username = 'admin' AND is_staff", "managedapi") == "1"
-    assert "SECURESTACK_DB_SSLMODE=verify-full" in host.check_output("cat /etc/managedapi/managedapi.env")
+    env = host.check_output("cat /etc/managedapi/managedapi.env")
+    assert "SECURESTACK_DB_SSLMODE=verify-full" in env
+    assert f"SECURESTACK_DB_HOST={target_ip(db)}" in env
 
 
-def test_missing_managed_values_are_refused_before_any_change(managed):
+def test_missing_managed_values_are_refused_before_any_change(inventory, managed):
     _db, values = managed
-    proc = run({**values, "securestack_db_admin_password": "", "securestack_db_ca_cert": "not a cert"})
+    proc = run(inventory, {**values, "application_db_admin_password": "", "application_db_ca_cert": "not a cert"})
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "securestack_db_admin_password (application_db_admin_password) must be set" in out

@@ -7,43 +7,27 @@ import re
 import shlex
 
 import pytest
-import testinfra
-from conftest import INVENTORY, run_scenario_playbook, target_ip
+from conftest import run_scenario_playbook, target_ip
+from managed_server import managed_server, sql
 
 testinfra_hosts = ["ansible://batch1"]
 ADMIN_PASSWORD = "Managed-Admin pw 42"
 APP_PASSWORD = "Managed-App pw 4242"
 
 
-def db_host():
-    return testinfra.get_host("ansible://database", ansible_inventory=INVENTORY)
-
-
-def sql(db, statement, database="postgres"):
-    return db.check_output(f"runuser -u postgres -- psql -X -At -d {database} -c {shlex.quote(statement)}")
-
-
 @pytest.fixture(scope="module")
 def managed(host):
-    """The database host as a managed database: an admin with CREATEDB CREATEROLE (like RDS's master user),
-    let in from batch1 over TLS; removed afterwards, with what the entry point created."""
-    db = db_host()
+    """The database host as a managed database, its admin let in from batch1 over TLS."""
     address = target_ip(host)
-    sql(db, f"CREATE ROLE dbadmin LOGIN CREATEDB CREATEROLE PASSWORD '{ADMIN_PASSWORD}'")
-    hba = db.check_output("runuser -u postgres -- psql -X -At -c 'SHOW hba_file'")
-    db.run_expect([0], f"cp {hba} /root/pg_hba.conf.before && sed -i "
-                       f"'1i hostssl all dbadmin {address}/32 scram-sha-256\\nhostssl managed_db managed_user "
-                       f"{address}/32 scram-sha-256' {hba} && systemctl reload postgresql")
-    values = {"postgresql_managed_host": target_ip(db), "postgresql_managed_admin_user": "dbadmin",
-              "postgresql_managed_admin_password": ADMIN_PASSWORD,
-              "postgresql_managed_ca_cert": host.file("/opt/app/demoapp/db-ca.crt").content_string,
-              "postgresql_app_role": "managed_user", "postgresql_app_database": "managed_db",
-              "postgresql_app_password": APP_PASSWORD}
-    yield db, values
-    sql(db, "DROP DATABASE IF EXISTS managed_db")
-    sql(db, "DROP ROLE IF EXISTS managed_user")
-    sql(db, "DROP ROLE IF EXISTS dbadmin")
-    db.run_expect([0], f"cp /root/pg_hba.conf.before {hba} && systemctl reload postgresql")
+    lines = [f"hostssl all dbadmin {address}/32 scram-sha-256",
+             f"hostssl managed_db managed_user {address}/32 scram-sha-256"]
+    with managed_server("dbadmin", ADMIN_PASSWORD, lines, ["managed_db"], ["managed_user"]) as db:
+        values = {"postgresql_managed_host": target_ip(db), "postgresql_managed_admin_user": "dbadmin",
+                  "postgresql_managed_admin_password": ADMIN_PASSWORD,
+                  "postgresql_managed_ca_cert": host.file("/opt/app/demoapp/db-ca.crt").content_string,
+                  "postgresql_app_role": "managed_user", "postgresql_app_database": "managed_db",
+                  "postgresql_app_password": APP_PASSWORD}
+        yield db, values
 
 
 def run(values):

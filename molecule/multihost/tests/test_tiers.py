@@ -2,10 +2,12 @@
 it reaches Gunicorn on both application servers and not PostgreSQL; the application servers reach PostgreSQL over
 TLS verify-full as the API's role only; a token from a login through the proxy is accepted by both servers; with one
 server stopped, the proxy still answers every request; failed logins get the outsider rate limited and banned, and
-nobody else, although the application servers only ever see the proxy's address. And two runs started together
-against the two servers apply each migration once and create one administrator."""
+nobody else, although the application servers only ever see the proxy's address. Two runs started together
+against the two servers apply each migration once and create one administrator, and a server added to a running
+deployment is let in by the database before its first connection."""
 
 import json
+import os
 import shlex
 import subprocess
 import time
@@ -147,12 +149,21 @@ def test_failed_logins_get_the_outsider_limited_and_banned_and_nobody_else(host,
     assert recorded.split() == [outsider]
 
 
-def test_two_runs_started_together_apply_each_migration_once_and_create_one_administrator(tmp_path):
-    """The last migration taken back and the administrator removed, so that both runs have work to do; each run is
-    limited to one server (--tags securestack), and finds the database's and the proxy's published facts in a fact
-    cache, as a production run limited to the application servers does."""
-    import os
+@pytest.fixture(scope="module")
+def cached_facts(tmp_path_factory):
+    """The environment of a run that finds the database's and the proxy's facts in a fact cache, as a production
+    run limited to some hosts does (filled by a run of the database and the proxy)."""
+    env = dict(os.environ, ANSIBLE_CACHE_PLUGIN="jsonfile",
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path_factory.mktemp("facts")))
+    fill = scenario_playbook_command("converge.yml", "--limit", "database,proxy", "--tags", "postgresql")
+    cache = subprocess.run(fill, capture_output=True, text=True, check=False, env=env)
+    assert cache.returncode == 0, cache.stdout[-3000:]
+    return env
 
+
+def test_two_runs_started_together_apply_each_migration_once_and_create_one_administrator(cached_facts):
+    """The last migration taken back and the administrator removed, so that both runs have work to do; each run is
+    limited to one server (--tags securestack)."""
     api1 = get("api1")
     owner = ("set -a && . /etc/securestack/securestack.env && SECURESTACK_DB_USER=securestack_owner "
              "SECURESTACK_DB_PASSWORD=Molecule-API-owner-pw-42 && cd /opt/securestack && "
@@ -160,13 +171,28 @@ def test_two_runs_started_together_apply_each_migration_once_and_create_one_admi
     api1.run_expect([0], owner + "shell -c " + shlex.quote(
         "from django.contrib.auth import get_user_model; get_user_model().objects.filter(username='admin').delete()"))
     api1.run_expect([0], owner + "migrate console 0002 --verbosity 0")
-    env = dict(os.environ, ANSIBLE_CACHE_PLUGIN="jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts"))
-    fill = scenario_playbook_command("converge.yml", "--limit", "database,proxy", "--tags", "postgresql")
-    cache = subprocess.run(fill, capture_output=True, text=True, check=False, env=env)
-    assert cache.returncode == 0, cache.stdout[-3000:]
     runs = [subprocess.Popen(scenario_playbook_command("converge.yml", "--limit", name, "--tags", "securestack"),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) for name in SERVERS]
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cached_facts)
+            for name in SERVERS]
     outputs = [run.communicate(timeout=900)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(out[-3000:] for out in outputs)
     assert api_database("SELECT (SELECT count(*) FROM django_migrations WHERE app = 'console' AND name = "
                         "'0003_account') || ' ' || (SELECT count(*) FROM auth_user WHERE username = 'admin')") == "1 1"
+
+
+def test_a_server_added_to_a_running_deployment_is_let_in_before_its_first_connection(cached_facts):
+    """api1 played as the new server: the database's firewall first shuts it out, as the run before it joined left
+    it; then one run of the database and api1. The database's firewall must let api1 in before api1's migrations
+    connect (otherwise they wait for PostgreSQL until they time out and the run fails)."""
+    api1, database = get("api1"), target_ip(get("database"))
+    others = json.dumps({"firewall_postgresql_sources": [target_ip(get(name)) for name in ("batch1", "api2")]})
+    shut = subprocess.run(scenario_playbook_command("converge.yml", "--limit", "database", "--tags", "firewall",
+                                                    "-e", others),
+                          capture_output=True, text=True, check=False, env=cached_facts)
+    assert shut.returncode == 0, shut.stdout[-3000:]
+    assert not connects(api1, database, 5432)
+    joined = subprocess.run(scenario_playbook_command("converge.yml", "--limit", "database,api1",
+                                                      "--tags", "firewall,securestack"),
+                            capture_output=True, text=True, check=False, env=cached_facts, timeout=900)
+    assert joined.returncode == 0, joined.stdout[-3000:]
+    assert connects(api1, database, 5432)
