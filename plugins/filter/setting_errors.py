@@ -19,7 +19,9 @@ description:
     group name), C(pg_identifier) (a lower-case PostgreSQL identifier that needs no quoting), C(cidr) (an IPv4
     or IPv6 network with its prefix length), C(address) (an IP address or a network in CIDR form),
     C(service) (a firewall rule, {port, proto, sources}), C(duration) (fail2ban: a number with an optional unit
-    s, m, h, d, w), C(unit_name) (a systemd unit name without its suffix), C(cron_minute), C(cron_hour),
+    s, m, h, d, w), C(unit_name) (a systemd unit name without its suffix), C(dotted_name) (a Python module
+    path, C(quiz.settings)), C(environment) (a dict of environment variables a systemd EnvironmentFile holds: names
+    of letters, digits and _, values on one line without quotes or backslashes), C(cron_minute), C(cron_hour),
     C(cron_day), C(cron_month), C(cron_weekday) (numbers, names, C(*), ranges, steps and lists, each within the
     field's range)."
   - A kind ending in C(_list) (C(cidr_list), C(pg_identifier_list), ...) takes a list whose every element is of that
@@ -71,6 +73,8 @@ ACCOUNT = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 UNIT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 DURATION = re.compile(r"^[0-9]+(s|m|h|d|w)?$")
+DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _int(value):
@@ -122,6 +126,16 @@ def _address_ok(value):
     return str(value).strip() != ""
 
 
+def _environment_faults(value):
+    """The names whose NAME: value pair a systemd EnvironmentFile would not hold as written (it interprets quotes and
+    backslashes); ["(not a dict)"] when it is no dict. Names only: the values are often secrets."""
+    if not isinstance(value, dict):
+        return ["(not a dict)"]
+    return sorted(str(name) for name, item in value.items()
+                  if not (isinstance(name, str) and ENV_NAME.match(name) and isinstance(item, (str, int, float))
+                          and not any(c in str(item) for c in "\n\"'\\")))
+
+
 def _service_ok(value):
     """A firewall service: {port, proto (tcp/udp, default tcp), sources (addresses or CIDRs, default: anywhere)}."""
     if not isinstance(value, dict) or set(value) - {"port", "proto", "sources"}:
@@ -147,6 +161,11 @@ CHECKS = {
     "duration": (lambda v: bool(DURATION.match(str(v).strip())), "a duration (a number with s, m, h, d or w)"),
     "unit_name": (lambda v: isinstance(v, str) and bool(UNIT_NAME.match(v)),
                   "a systemd unit name without its suffix (letters, digits, _ and -)"),
+    "dotted_name": (lambda v: isinstance(v, str) and bool(DOTTED_NAME.match(v)),
+                    "a Python module path (quiz.settings)"),
+    "environment": (lambda v: not _environment_faults(v),
+                    "NAME: value pairs (names of letters, digits and _; each value on one line, "
+                    "without quotes or backslashes)"),
 }
 
 
@@ -178,7 +197,9 @@ def setting_errors(checks):
             errors.extend("%s: %r is not %s" % (name, element, accepted) for element in value if not valid(element))
             continue
         valid, accepted = CHECKS[kind]
-        if not valid(value):
+        if kind == "environment" and not valid(value):  # the names alone: the values are often secrets
+            errors.append("%s: {%s: ...} is not %s" % (name, ", ".join(_environment_faults(value)), accepted))
+        elif not valid(value):
             errors.append("%s: %r is not %s" % (name, value, accepted))
     return errors
 

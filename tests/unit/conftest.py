@@ -30,6 +30,48 @@ APP_TABLES = yaml.safe_load((ROOT / "roles" / "application" / "defaults" / "main
     "application_tables"]
 
 
+# The quiz's Django tests (tests/unit/quiz) run in processes of their own, one per Django stack
+# (tests/unit/test_quiz.py): a process sets Django up once, and this one holds the operations API's.
+if not os.environ.get("DJANGO_STACK_RUN"):
+    collect_ignore = ["quiz"]
+
+
+def django_stack_run(path, stack):
+    """Run the tests of ``path`` in a new pytest process, on Debian 13's Django stack (the venv's) or on Debian 12's
+    (``stack`` = "debian12": .venv/debian12-api, which scripts/testenv.sh installs); returns the CompletedProcess."""
+    env = dict(os.environ, DJANGO_STACK_RUN=stack)
+    if stack == "debian12":
+        packages = Path(sys.executable).parent.parent / "debian12-api"
+        assert (packages / "django").is_dir(), f"{packages} is missing: run scripts/testenv.sh venv"
+        env["PYTHONPATH"] = str(packages)
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cov", str(path)],
+                          capture_output=True, text=True, check=False, cwd=str(ROOT), env=env)
+
+
+def runs_held_by_a_lock(pg, dbname, lock_key, command, cwd, env):
+    """Start ``command`` twice while another session holds advisory lock ``lock_key`` on ``dbname``; both must still
+    be waiting 3 s later; then release it. Returns their outputs, parsed as JSON, in the order they were started."""
+    import time
+
+    holder = superuser_connect(pg, dbname)
+    holder.autocommit = True
+    holder.cursor().execute("SELECT pg_advisory_lock(%s)", [lock_key])
+    runs = [subprocess.Popen(command, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _run in range(2)]
+    try:
+        time.sleep(3)  # long enough for both to start Django and reach the lock
+        assert [run.poll() for run in runs] == [None, None], "a run did not wait for the lock"
+    finally:
+        holder.cursor().execute("SELECT pg_advisory_unlock(%s)", [lock_key])
+        holder.close()
+    outcomes = []
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        outcomes.append(json.loads(out))
+    return outcomes
+
+
 def _pg_bin(name):
     found = shutil.which(name) or next(iter(sorted(glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
     if not found:
@@ -134,6 +176,20 @@ def sql(pg, db, statement):
 
 def superuser_connect(pg, dbname="postgres"):
     return psycopg2.connect(host=pg["socket"], port=pg["port"], user="postgres", dbname=dbname)
+
+
+def owned_database(pg, prefix, role, password):
+    """A new database named ``prefix`` + a random suffix, owned by ``role`` (a non-superuser login, created the first
+    time with ``password``); returns its name."""
+    name = prefix + uuid.uuid4().hex[:8]
+    conn = superuser_connect(pg)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+                f"CREATE ROLE {role} LOGIN PASSWORD '{password}'; END IF; END$$")
+    cur.execute(f'CREATE DATABASE "{name}" OWNER {role}')
+    conn.close()
+    return name
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, superuser_connect
+from conftest import ROOT, django_stack_run, owned_database, runs_held_by_a_lock, superuser_connect
 
 APP = ROOT / "files" / "securestack"
 SERVICE_TOKEN = "unit-service-token-0123456789"
@@ -19,14 +19,8 @@ SIGNING_KEY = "unit-jwt-signing-key-0123456789abcdef"
 @pytest.fixture(scope="module")
 def django_db(pg):
     """A database owned by a non-superuser role, the migrations applied, Django set up against it."""
-    name, role = "securestack_" + uuid.uuid4().hex[:8], "securestack_app"
-    conn = superuser_connect(pg)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-                f"CREATE ROLE {role} LOGIN PASSWORD 'unit-app-pw'; END IF; END$$")
-    cur.execute(f'CREATE DATABASE "{name}" OWNER {role}')
-    conn.close()
+    role = "securestack_app"
+    name = owned_database(pg, "securestack_", role, "unit-app-pw")
     os.environ.update({
         "SECURESTACK_SECRET_KEY": "unit-secret-key-not-for-production", "SECURESTACK_JWT_SIGNING_KEY": SIGNING_KEY,
         "SECURESTACK_DB_NAME": name, "SECURESTACK_DB_USER": role, "SECURESTACK_DB_PASSWORD": "unit-app-pw",
@@ -326,19 +320,16 @@ def test_an_unknown_path_is_a_json_404(world):
     assert response.status_code == 404 and response.json() == {"error": "not found"}
 
 
-@pytest.mark.skipif(os.environ.get("SECURESTACK_STACK") == "debian12", reason="this is the Debian 12 run itself")
+@pytest.mark.skipif(os.environ.get("DJANGO_STACK_RUN") == "debian12", reason="this is the Debian 12 run itself")
 def test_the_same_tests_pass_on_debian_12s_django_stack():
     """Debian 12 packages Django 3.2, DRF 3.14 and simplejwt 5.2.2 (testenv.sh installs them in .venv/debian12-api):
     this file's tests run again against them."""
     import subprocess
 
-    stack = Path(sys.executable).parent.parent / "debian12-api"
-    assert (stack / "django").is_dir(), f"{stack} is missing: run scripts/testenv.sh venv"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cov",
-                           __file__], capture_output=True, text=True, check=False, cwd=str(ROOT),
-                          env=dict(os.environ, PYTHONPATH=str(stack), SECURESTACK_STACK="debian12"))
+    proc = django_stack_run(__file__, "debian12")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and " skipped" in proc.stdout  # everything but this test ran and passed
+    stack = Path(sys.executable).parent.parent / "debian12-api"
     check = subprocess.run([sys.executable, "-c", "import django; print(django.get_version())"], capture_output=True,
                            text=True, check=True, env=dict(os.environ, PYTHONPATH=str(stack)))
     assert check.stdout.startswith("3.2."), check.stdout
@@ -411,34 +402,15 @@ def test_two_converges_started_together_apply_each_migration_once_and_create_one
     """Two application servers (or two operators) converging one new database at once: while another session holds
     the converge lock, both wait; released, one applies the migrations and creates the administrator, the other
     finds nothing to do."""
-    import json
-    import subprocess
-    import time
-
     from console.management.commands.converge import LOCK_KEY
 
     name = "securestack_race_" + uuid.uuid4().hex[:8]
     conn = superuser_connect(pg)
     conn.autocommit = True
     conn.cursor().execute(f'CREATE DATABASE "{name}" OWNER securestack_app')
-    holder = superuser_connect(pg, name)
-    holder.autocommit = True
-    holder.cursor().execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
     env = dict(os.environ, SECURESTACK_DB_NAME=name, SECURESTACK_ADMIN_USER="boss",
                SECURESTACK_ADMIN_PASSWORD="Boss password 0123")
-    runs = [subprocess.Popen([sys.executable, "manage.py", "converge"], cwd=APP, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _run in range(2)]
-    try:
-        time.sleep(3)  # long enough for both to start Django and reach the lock
-        assert [run.poll() for run in runs] == [None, None], "a converge did not wait for the lock"
-    finally:
-        holder.cursor().execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
-        holder.close()
-    outcomes = []
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
-        outcomes.append(json.loads(out))
+    outcomes = runs_held_by_a_lock(pg, name, LOCK_KEY, [sys.executable, "manage.py", "converge"], APP, env)
     applied = sorted(outcomes, key=lambda o: len(o["migrations"]))
     assert applied[0] == {"migrations": [], "admin": "unchanged"}, outcomes
     assert "console.0001_initial" in applied[1]["migrations"] and applied[1]["admin"] == "created", outcomes

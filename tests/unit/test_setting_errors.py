@@ -20,7 +20,8 @@ GOOD = [
     ("duration", 600), ("service", {"port": 443}), ("service", {"port": "53", "proto": "udp", "sources": ["::1"]}),
     ("cron_minute", "0"), ("cron_minute", "*/5"), ("cron_minute", "0,15,30-45"), ("cron_hour", "1"),
     ("cron_hour", "0-23/2"), ("cron_day", "*"), ("cron_month", "jan-mar"), ("cron_weekday", "mon-fri"),
-    ("cron_weekday", "7"),
+    ("cron_weekday", "7"), ("dotted_name", "quiz_noel.settings"), ("environment", {"QUIZ_KEY": "a b=c", "N": 3}),
+    ("environment", {}),
 ]
 BAD = [
     ("port", 0), ("port", 70000), ("port", "x"), ("port", True), ("positive", "abc"), ("positive", 0),
@@ -31,6 +32,7 @@ BAD = [
     ("service", {"port": 80, "proto": "icmp"}), ("service", {"port": 80, "sources": ["x"]}), ("service", 80),
     ("cron_minute", "61"), ("cron_minute", "5/10"), ("cron_minute", ""), ("cron_hour", "abc"),
     ("cron_hour", "5-2"), ("cron_day", "0"), ("cron_month", "13"), ("cron_weekday", "8"), ("cron_minute", "*/0"),
+    ("dotted_name", "settings"), ("dotted_name", "quiz.settings;rm"), ("environment", ["A=1"]),
 ]
 
 
@@ -45,6 +47,15 @@ def test_bad_values_are_named_with_what_is_accepted(setting_errors, kind, value)
     assert len(errors) == 1
     assert errors[0].startswith("some_variable: ")
     assert " is not " in errors[0]
+
+
+def test_environment_values_a_systemd_environment_file_would_alter_are_named_never_shown(setting_errors):
+    secret = 'pa"ss\\word'
+    pairs = {"GOOD": "x y", "QUOTED": secret, "LINES": "a\nb", "bad name": "x"}
+    errors = setting_errors([["env", pairs, "environment"]])
+    assert errors == ["env: {LINES, QUOTED, bad name: ...} is not NAME: value pairs (names of letters, digits and _; "
+                      "each value on one line, without quotes or backslashes)"]
+    assert secret not in errors[0]
 
 
 def test_an_unknown_kind_is_a_programming_error(setting_errors):

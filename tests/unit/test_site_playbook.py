@@ -41,7 +41,7 @@ def test_the_package_transaction_knows_the_roles_of_every_play():
 def test_a_host_holding_only_a_database_gets_its_firewall_before_its_clients_connect():
     """A batch or application server added to a running deployment is let in before its first connection."""
     order = [(play["hosts"], roles_of(play)) for play in plays()]
-    firewalls = [index for index, (_, roles) in enumerate(order) if "firewall" in roles]
+    firewalls = [index for index, (_hosts, roles) in enumerate(order) if "firewall" in roles]
     assert [order[index][0] for index in firewalls] == ["db:!batch:!api:!proxy", "batch:api:proxy"]
     clients = [index for index, (hosts, roles) in enumerate(order) if hosts in ("batch", "api") and roles]
     assert firewalls[0] < min(clients) and firewalls[1] > max(clients)
