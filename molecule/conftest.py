@@ -232,3 +232,28 @@ def changed_tasks(stdout):
 def connects(source, address, port):
     """A TCP connection from ``source`` to address:port opens within 3 s (bash's /dev/tcp: no tool needed)."""
     return source.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{address}/{port}'").rc == 0
+
+
+def docker_address(host):
+    """A target's address on the scenario's Docker network (this machine reaches it; nothing else does)."""
+    import subprocess
+
+    out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+                          target_name(host)], capture_output=True, text=True, check=True).stdout.split()
+    return out[0]
+
+
+def chromium(names, address):
+    """A headless Chromium (Debian's chromium and chromium-driver, through Selenium) reaching each of ``names`` at
+    ``address``, its browser log kept; the caller quits it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    rules = ", ".join(f"MAP {name} {address}" for name in names)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--ignore-certificate-errors",
+                     "--window-size=1280,860", "--disable-gpu", f"--host-resolver-rules={rules}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)

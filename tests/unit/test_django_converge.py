@@ -68,3 +68,14 @@ def test_the_administrator_is_created_then_unchanged_and_needs_django_contrib_au
     assert json.loads(converge(API, api_env).stdout) == {"migrations": [], "admin": "unchanged"}
     short = converge(API, dict(api_env, DJANGO_APP_ADMIN_PASSWORD="short"), check=False)
     assert short.returncode != 0 and "12 characters or more" in short.stderr
+
+
+def test_over_the_local_socket_the_migrations_run_as_the_schemas_owner(pg, quiz_env):
+    """As django_app runs them on a database host: postgres (peer) acting as the owner role (<prefix>DB_ROLE), so
+    that the tables belong to the owner, not to postgres."""
+    env = dict(quiz_env, QUIZ_DB_USER="postgres", QUIZ_DB_PASSWORD="", QUIZ_DB_HOST=pg["socket"],
+               QUIZ_DB_ROLE="converge_owner")
+    converge(QUIZ, env)
+    cur = superuser_connect(pg, quiz_env["QUIZ_DB_NAME"]).cursor()
+    cur.execute("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    assert cur.fetchall() == [("converge_owner",)]

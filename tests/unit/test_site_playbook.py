@@ -7,9 +7,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # The plays' host patterns, by the _site_roles key whose hosts they run on.
-# The firewall's two plays ("db:!batch:!api:!proxy", then "batch:api:proxy") together cover every host.
-PATTERNS = {"db:batch:api:proxy": "all", "db:!batch:!api:!proxy": "all", "batch:api:proxy": "all",
-            "db": "db", "batch": "batch", "api": "api",
+# The firewall's two plays ("db:!batch:!api:!proxy:!quiz", then "batch:api:proxy:quiz") together cover every host.
+PATTERNS = {"db:batch:api:proxy:quiz": "all", "db:!batch:!api:!proxy:!quiz": "all", "batch:api:proxy:quiz": "all",
+            "db": "db", "batch": "batch", "api": "api", "quiz": "quiz",
             "{{ 'proxy' if groups['proxy'] | default([]) | length > 0 else 'api' }}": "proxy"}
 
 
@@ -42,8 +42,8 @@ def test_a_host_holding_only_a_database_gets_its_firewall_before_its_clients_con
     """A batch or application server added to a running deployment is let in before its first connection."""
     order = [(play["hosts"], roles_of(play)) for play in plays()]
     firewalls = [index for index, (_hosts, roles) in enumerate(order) if "firewall" in roles]
-    assert [order[index][0] for index in firewalls] == ["db:!batch:!api:!proxy", "batch:api:proxy"]
-    clients = [index for index, (hosts, roles) in enumerate(order) if hosts in ("batch", "api") and roles]
+    assert [order[index][0] for index in firewalls] == ["db:!batch:!api:!proxy:!quiz", "batch:api:proxy:quiz"]
+    clients = [index for index, (hosts, roles) in enumerate(order) if hosts in ("batch", "api", "quiz") and roles]
     assert firewalls[0] < min(clients) and firewalls[1] > max(clients)
 
 

@@ -2,7 +2,8 @@
 
 Required: QUIZ_SECRET_KEY, QUIZ_DB_NAME, QUIZ_DB_USER.
 Optional: QUIZ_DB_PASSWORD (none: peer authentication over the local socket), QUIZ_DB_HOST (default: the local
-socket), QUIZ_DB_PORT, QUIZ_DB_SSLMODE, QUIZ_DB_SSLROOTCERT, QUIZ_ALLOWED_HOSTS (comma-separated), QUIZ_TIME_ZONE
+socket), QUIZ_DB_PORT, QUIZ_DB_SSLMODE, QUIZ_DB_SSLROOTCERT, QUIZ_DB_ROLE (the role the session acts as: the
+schema's owner, for the migrations), QUIZ_ALLOWED_HOSTS (comma-separated), QUIZ_TIME_ZONE
 (the zone whose midnight starts a new day of the quiz; default Indian/Reunion, UTC+4), QUIZ_QUESTIONS_DIR (the
 three JSON files; default the project's questions/), QUIZ_QUESTIONS_PER_GAME (default 10), QUIZ_MIN_ANSWER_MS
 (an answer faster than this is not a person's; default 300), QUIZ_STATIC_ROOT (where collectstatic writes, served
@@ -65,7 +66,9 @@ DATABASES = {
         "PORT": os.environ.get("QUIZ_DB_PORT", ""),
         "OPTIONS": {"sslmode": os.environ.get("QUIZ_DB_SSLMODE", "prefer"),
                     **({"sslrootcert": os.environ["QUIZ_DB_SSLROOTCERT"]}
-                       if os.environ.get("QUIZ_DB_SSLROOTCERT") else {})},
+                       if os.environ.get("QUIZ_DB_SSLROOTCERT") else {}),
+                    # The role the session acts as (the schema's owner, for the migrations over the local socket).
+                    **({"options": "-c role=" + os.environ["QUIZ_DB_ROLE"]} if os.environ.get("QUIZ_DB_ROLE") else {})},
         "CONN_MAX_AGE": 0,
     }
 }

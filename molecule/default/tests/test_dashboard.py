@@ -7,14 +7,13 @@ Content-Security-Policy. A screenshot of each page is saved under .cache/screens
 import json
 import os
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import target_name
+from conftest import chromium, docker_address, target_name
 
 testinfra_hosts = ["ansible://targets"]
 ADMIN = ("admin", "Molecule-Admin pw 42")
@@ -24,10 +23,7 @@ WAIT = 15
 
 def address(host):
     """The target's address on the scenario's Docker network (this machine reaches it; nothing else does)."""
-    name = target_name(host)
-    out = subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
-                          name], capture_output=True, text=True, check=True).stdout.split()
-    return out[0]
+    return docker_address(host)
 
 
 def call(base, path, body=None, token=None, method=None):
@@ -50,17 +46,7 @@ def call(base, path, body=None, token=None, method=None):
 @pytest.fixture
 def browser(host):
     """Chromium reaching the target by its inventory name (the name Django answers to) at its network address."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--ignore-certificate-errors",
-                     "--window-size=1280,860", "--disable-gpu",
-                     f"--host-resolver-rules=MAP {target_name(host)} {address(host)}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium([target_name(host)], address(host))
     yield driver
     driver.quit()
 
