@@ -23,6 +23,21 @@ def test_argument_specs_cover_every_default_with_the_same_value(role):
         assert options[name].get("default") == value, name
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_no_registered_result_shadows_a_variable_of_its_role(role):
+    """A registered result is a host variable, above role variables: once a role has run on a host, a result named
+    like one of its variables replaces that variable for the role's next use on the host (a second django_app)."""
+    import re
+
+    names = set()
+    for path in ("defaults/main.yml", "vars/main.yml"):
+        if (ROOT / "roles" / role / path).exists():
+            names |= set(yaml.safe_load((ROOT / "roles" / role / path).read_text()) or {})
+    registered = {match for task_file in (ROOT / "roles" / role / "tasks").glob("*.yml")
+                  for match in re.findall(r"^\s*register: ([A-Za-z_][A-Za-z0-9_]*)", task_file.read_text(), re.M)}
+    assert registered & names == set()
+
+
 def test_role_readmes_are_generated_from_the_specs():
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "role_docs.py"), "--check"],
                           capture_output=True, text=True, check=False)

@@ -15,7 +15,7 @@ import urllib.request
 import uuid
 
 import pytest
-from conftest import chromium, docker_address, target_name
+from conftest import changed_tasks, chromium, docker_address, run_scenario_playbook, target_name
 from test_dashboard import SHOTS
 
 testinfra_hosts = ["ansible://targets"]
@@ -152,3 +152,12 @@ def test_the_quizs_backup_holds_its_tables_and_no_row(host):
         assert sql(host, "SELECT count(*) FROM game", "quiz_restored") == "0"
     finally:
         host.run_expect([0], "runuser -u postgres -- dropdb quiz_restored")
+
+
+def test_a_dry_run_of_the_quiz_on_a_converged_host_reports_nothing_to_do(host):
+    if target_name(host) != "api12":
+        pytest.skip("one dry run covers both targets")
+    dry = run_scenario_playbook("converge.yml", "--check", "--tags", "quiz,reverse_proxy")
+    assert dry.returncode == 0, dry.stdout[-3000:]
+    for name in ("api12", "api13"):
+        assert re.search(rf"{name}\s+: ok=\d+\s+changed=0 ", dry.stdout), changed_tasks(dry.stdout)
