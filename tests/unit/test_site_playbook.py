@@ -3,12 +3,16 @@ the roles by group (_site_roles) is the plays' own, so that no role's packages a
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # The plays' host patterns, by the _site_roles key whose hosts they run on.
-# The firewall's two plays ("db:!batch:!api:!proxy:!quiz", then "batch:api:proxy:quiz") together cover every host.
-PATTERNS = {"db:batch:api:proxy:quiz": "all", "db:!batch:!api:!proxy:!quiz": "all", "batch:api:proxy:quiz": "all",
+# The firewall's two plays (the database hosts in no other serving tier, then the other hosts, named by a template)
+# together cover every host.
+LATE_FIREWALL = next(play["hosts"] for play in yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+                     if play["name"] == "Firewall of the other hosts")
+PATTERNS = {"db:batch:api:proxy:quiz": "all", "db:!api:!proxy:!quiz": "all", LATE_FIREWALL: "all",
             "db": "db", "batch": "batch", "api": "api", "quiz": "quiz",
             "{{ 'proxy' if groups['proxy'] | default([]) | length > 0 else 'api' }}": "proxy"}
 
@@ -42,9 +46,33 @@ def test_a_host_holding_only_a_database_gets_its_firewall_before_its_clients_con
     """A batch or application server added to a running deployment is let in before its first connection."""
     order = [(play["hosts"], roles_of(play)) for play in plays()]
     firewalls = [index for index, (_hosts, roles) in enumerate(order) if "firewall" in roles]
-    assert [order[index][0] for index in firewalls] == ["db:!batch:!api:!proxy:!quiz", "batch:api:proxy:quiz"]
+    assert [order[index][0] for index in firewalls] == ["db:!api:!proxy:!quiz", LATE_FIREWALL]
     clients = [index for index, (hosts, roles) in enumerate(order) if hosts in ("batch", "api", "quiz") and roles]
     assert firewalls[0] < min(clients) and firewalls[1] > max(clients)
+
+
+@pytest.mark.parametrize(("layout", "early", "late"), [
+    ({"db": ["d"], "batch": ["d"], "api": ["a1", "a2"], "proxy": ["p"]}, ["d"], ["a1", "a2", "p"]),
+    ({"db": ["d"], "batch": ["b"], "api": ["a", "b"], "proxy": ["p"]}, ["d"], ["a", "b", "p"]),
+    ({"db": ["h"], "batch": ["h"], "api": ["h"], "quiz": ["h"]}, [], ["h"]),
+], ids=["database and batch on one host", "database alone", "one host"])
+def test_each_host_gets_one_firewall_play_and_a_database_host_serving_nothing_else_the_early_one(
+        tmp_path, collection_path, layout, early, late):
+    """The hosts each firewall play runs on, as ansible-playbook --list-hosts reports them for these layouts."""
+    import os
+    import re
+    import subprocess
+
+    inventory = {"all": {"children": {group: {"hosts": dict.fromkeys(hosts)} for group, hosts in layout.items()}}}
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    out = subprocess.run(["ansible-playbook", "-i", str(tmp_path / "hosts.yml"), "--list-hosts",
+                          str(ROOT / "playbooks" / "site.yml")], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_path))).stdout
+    plays = re.split(r"\n\s*play #\d+ ", out)
+    hosts = {play.split(": ", 1)[1].split("\t")[0]: sorted(re.findall(r"^\s{6}(\S+)$", play, re.M))
+             for play in plays[1:]}
+    assert hosts["Firewall of the database hosts that publish no other port, before their clients connect"] == early
+    assert hosts["Firewall of the other hosts"] == late
 
 
 def test_host_lists_keep_their_order_from_run_to_run():
