@@ -1,9 +1,9 @@
-"""The quiz of seed 001 on each target (Django 3.2 on Debian 12, 4.2 on Debian 13), through its own server block
-on the target's nginx: a real headless Chromium plays a whole game and finds the pseudo on the day's leaderboard,
-with no refusal by the Content-Security-Policy in its log (a screenshot under .cache/screenshots/); the static
-files come from nginx's disk with a year of cache for hashed names, never from Gunicorn; POST /api/scores beyond
-its limit gets 429; the daily reset is a timer at 00:00 in the quiz's zone, and a failed reset is reported by the
-monitor within seconds."""
+"""The quiz of seed 001 on the quiz target (Django 4.2 on Debian 13; molecule/multihost runs it on both releases,
+behind a proxy host), through its own server block on the target's nginx: a real headless Chromium plays a whole
+game and finds the pseudo on the day's leaderboard, with no refusal by the Content-Security-Policy in its log (a
+screenshot under .cache/screenshots/); the static files come from nginx's disk with a year of cache for hashed
+names, never from Gunicorn; POST /api/scores beyond its limit gets 429; the daily reset is a timer at 00:00 in the
+quiz's zone, and a failed reset is reported by the monitor within seconds."""
 
 import json
 import re
@@ -18,7 +18,7 @@ import pytest
 from conftest import changed_tasks, chromium, docker_address, run_scenario_playbook, target_name
 from test_dashboard import SHOTS
 
-testinfra_hosts = ["ansible://targets"]
+testinfra_hosts = ["ansible://quiz"]
 WAIT = 15
 
 

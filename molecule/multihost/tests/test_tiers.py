@@ -75,7 +75,7 @@ def open_ports(source, names, ports):
 
 
 def test_the_outsider_reaches_https_and_the_redirect_on_the_proxy_and_nothing_else_but_ssh(client):
-    assert open_ports(client, HOSTS, (22, 80, 443, 5432, 8000)) == {
+    assert open_ports(client, HOSTS, (22, 80, 443, 5432, 8000, 8010)) == {
         "database": [22], "batch1": [22], "api1": [22], "api2": [22], "proxy": [22, 80, 443]}
     redirect = client.check_output("curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' "
                                    "http://proxy/api/health")
@@ -85,6 +85,7 @@ def test_the_outsider_reaches_https_and_the_redirect_on_the_proxy_and_nothing_el
 def test_the_proxy_reaches_gunicorn_on_both_servers_and_not_postgresql(host):
     for name in SERVERS:
         assert connects(host, target_ip(get(name)), 8000), name
+        assert connects(host, target_ip(get(name)), 8010), name  # the quiz's
     assert not connects(host, target_ip(get("database")), 5432)
 
 
