@@ -21,12 +21,13 @@ ADMIN_PASSWORD = "Managed-Admin pw 42"
 
 @pytest.fixture(scope="module")
 def inventory(tmp_path_factory):
-    """The scenario's inventory with empty `db` and `batch` groups: the database is a managed one."""
+    """The scenario's inventory with empty `db` and `batch` groups: the database is a managed one (and no `quiz`
+    hosts, whose database site.yml keeps on a `db` host)."""
     directory = tmp_path_factory.mktemp("managed") / "inventory"
     shutil.copytree(INVENTORY.rsplit("/", 1)[0], directory)
     path = directory / "ansible_inventory.yml"
     groups = yaml.safe_load(path.read_text())
-    groups["db"]["hosts"] = groups["batch"]["hosts"] = {}
+    groups["db"]["hosts"] = groups["batch"]["hosts"] = groups["quiz"]["hosts"] = {}
     path.write_text(yaml.safe_dump(groups))
     return directory
 

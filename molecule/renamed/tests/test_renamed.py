@@ -3,6 +3,7 @@ never reach the live env file."""
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -134,7 +135,8 @@ def test_a_dry_run_of_site_yml_on_a_bare_server_completes_and_changes_nothing():
     assert bare.run("python3 -c 'import apt'").rc != 0, "the bare image already has python3-apt"
     proc = playbook("dry_run.yml", "--check", "--diff", "--limit", "bare")
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-4000:]
+    errors = [output[max(0, match.start() - 200):match.start() + 800] for match in re.finditer(r"\[ERROR\]", output)]
+    assert proc.returncode == 0, "\n".join(errors) or output[-4000:]  # the diffs would hide the error in the tail
     recap = next(line for line in proc.stdout.splitlines() if line.startswith("bare "))
     assert "failed=0" in recap, recap
     assert "changed=0" not in recap, recap
